@@ -1,0 +1,5 @@
+//! sequence ops.
+
+use crate::registry::Registry;
+
+pub fn register(_r: &mut Registry) {}

@@ -1,0 +1,5 @@
+//! transformer ops.
+
+use crate::registry::Registry;
+
+pub fn register(_r: &mut Registry) {}
