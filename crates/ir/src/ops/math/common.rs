@@ -368,11 +368,11 @@ mod tests {
 
     #[test]
     fn walk_merges_contiguous_dims() {
-        // Per-channel bias: [2,3,4,5] + [3,1,1] -> runs of 20 with B constant.
+        // Per-channel bias: [2,3,4,5] + [3,1,1] -> runs of 20 with B constant; the [4,5] dims merge.
         let w = Walk::new(&[&[2, 3, 4, 5], &[3, 1, 1]]).unwrap();
         assert_eq!(w.out_shape, vec![2, 3, 4, 5]);
-        assert_eq!(w.dims, vec![6, 20]);
-        assert_eq!(w.strides, vec![vec![20, 1], vec![1, 0]]);
+        assert_eq!(w.dims, vec![2, 3, 20]);
+        assert_eq!(w.strides, vec![vec![60, 20, 1], vec![0, 1, 0]]);
         let w = Walk::new(&[&[2, 3], &[2, 3]]).unwrap();
         assert_eq!(w.dims, vec![6]);
         let w = Walk::new(&[&[], &[]]).unwrap();
