@@ -238,6 +238,25 @@ pub fn dim_of(op: &str, what: &str, v: i64) -> Result<usize> {
     Ok(v as usize)
 }
 
+/// Product of symbolic dims: known if all are, the symbol itself if it is the only non-1 factor.
+pub fn sym_product(dims: &[Dim]) -> Dim {
+    let mut known = 1usize;
+    let mut other: Option<&Dim> = None;
+    for d in dims {
+        match d {
+            Dim::Known(k) => known = known.saturating_mul(*k),
+            _ if other.is_none() => other = Some(d),
+            _ => return Dim::Unknown,
+        }
+    }
+    match other {
+        None => Dim::Known(known),
+        Some(d) if known == 1 => d.clone(),
+        Some(_) if known == 0 => Dim::Known(0),
+        Some(_) => Dim::Unknown,
+    }
+}
+
 /// Length of a 1-D integer input (shape, axes...) from its static type, if known.
 pub fn vec_len(ctx: &InferCtx, i: usize) -> Option<usize> {
     match ctx.tensor(i).shape.as_deref() {
