@@ -1,5 +1,11 @@
-//! nn ops.
+//! nn ops: convolutions, pooling, normalizations, dropout.
 
 use crate::registry::Registry;
 
-pub fn register(_r: &mut Registry) {}
+pub mod common;
+pub mod conv;
+pub mod im2col;
+
+pub fn register(r: &mut Registry) {
+    r.register("", "Conv", conv::build);
+}
