@@ -36,6 +36,11 @@ pub fn build(ctx: &mut BuildCtx) -> Result<Box<dyn Op>> {
     }))
 }
 
+/// NaN test for any ordered element type (only floats have unordered values).
+fn is_nan<T: PartialOrd>(v: T) -> bool {
+    v.partial_cmp(&v).is_none()
+}
+
 /// Row-major plane offset to the column-major one (first spatial axis fastest).
 fn column_major(mut r: usize, axes: &[Axis]) -> usize {
     let mut idx = vec![0; axes.len()];
@@ -74,11 +79,10 @@ impl MaxPool {
                 let mut best: Option<(T, usize)> = None;
                 for &i in ins {
                     let v = plane[i];
-                    #[allow(clippy::eq_op)]
-                    let nan = v != v;
+                    let nan = is_nan(v);
                     match best {
                         None => best = Some((v, i)),
-                        Some((b, _)) if !nan && (v > b || b != b) => best = Some((v, i)),
+                        Some((b, _)) if !nan && (v > b || is_nan(b)) => best = Some((v, i)),
                         _ => {}
                     }
                 }
