@@ -120,6 +120,21 @@ pub fn concat(ts: &[Tensor], axis: usize) -> Result<Tensor> {
     buf.finish(shape)
 }
 
+/// The elements of `t` at flat positions `idx`, as a tensor of `shape` (any dtype).
+pub fn gather_flat(t: &Tensor, idx: &[usize], shape: Vec<usize>) -> Result<Tensor> {
+    let mut buf = Buf::new(t.dtype(), idx.len());
+    for &i in idx {
+        if i >= t.len() {
+            bail!(
+                "index {i} is out of range for a tensor of {} elements",
+                t.len()
+            );
+        }
+        buf.extend(t, i, 1)?;
+    }
+    buf.finish(shape)
+}
+
 /// `t` with a new axis of length 1 inserted at `axis` (`0..=rank`).
 pub fn unsqueeze(t: &Tensor, axis: usize) -> Result<Tensor> {
     let mut shape = t.shape().to_vec();
@@ -351,6 +366,9 @@ mod tests {
         assert!(concat(&[a.clone(), Tensor::vec1(vec![1f32])], 0).is_err());
         assert!(slice_axis(&a, 0, 1, 5).is_err());
         assert!(concat(&[], 0).is_err());
+        let g = gather_flat(&a, &[1, 0, 1], vec![3]).unwrap();
+        assert_eq!(g.as_strings().unwrap(), &["b", "a", "b"]);
+        assert!(gather_flat(&a, &[2], vec![1]).is_err());
     }
 
     #[test]
