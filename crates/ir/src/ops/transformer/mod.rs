@@ -1,5 +1,12 @@
-//! transformer ops.
+//! transformer ops: attention variants, rotary embeddings and gated activations.
 
 use crate::registry::Registry;
 
-pub fn register(_r: &mut Registry) {}
+pub mod attention;
+pub mod attention_bias;
+pub mod attention_kernel;
+pub mod common;
+
+pub fn register(r: &mut Registry) {
+    r.register("", "Attention", attention::build);
+}
