@@ -10,7 +10,11 @@ pub enum IrError {
     Op(String),
     /// An op error with the node that raised it.
     #[error("node '{node}' ({op_type}): {source}")]
-    Node { node: String, op_type: String, source: Box<IrError> },
+    Node {
+        node: String,
+        op_type: String,
+        source: Box<IrError>,
+    },
     #[error("unsupported op{}: {}", if .0.len() > 1 { "s" } else { "" }, .0.iter().map(|(n, o)| format!("'{n}' ({o})")).collect::<Vec<_>>().join(", "))]
     Unsupported(Vec<(String, String)>),
     #[error("invalid graph: {0}")]
