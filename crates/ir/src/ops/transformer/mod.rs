@@ -7,6 +7,7 @@ pub mod attention_bias;
 pub mod attention_kernel;
 pub mod causal_conv_with_state;
 pub mod common;
+pub mod flex_attention;
 pub mod linear_attention;
 pub mod rotary_embedding;
 pub mod swiglu;
@@ -17,4 +18,5 @@ pub fn register(r: &mut Registry) {
     r.register("", "LinearAttention", linear_attention::build);
     r.register("", "CausalConvWithState", causal_conv_with_state::build);
     r.register("", "SwiGLU", swiglu::build);
+    r.register("ai.onnx.preview", "FlexAttention", flex_attention::build);
 }
