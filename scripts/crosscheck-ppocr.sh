@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup-python.sh"
 (cd "$root" && cargo build --release -q -p edgeopt-cli)
 models=$("$root/.venv/bin/python" -c "import rapidocr_onnxruntime, os; print(os.path.join(os.path.dirname(rapidocr_onnxruntime.__file__), 'models'))")
-check() { "$root/.venv/bin/python" "$root/scripts/crosscheck.py" "$models/$1" "${@:2}"; }
+check() { "$root/.venv/bin/python" "$root/scripts/crosscheck.py" "$models/$1" --via-export "${@:2}"; }
 status=0
 for seed in 0 1; do
   check ch_ppocr_mobile_v2.0_cls_infer.onnx --seed $seed --shape x=1x3x48x192 || status=1

@@ -53,6 +53,9 @@ def main():
     ap.add_argument("--rtol", type=float, default=1e-4)
     ap.add_argument("--edgeopt", default=os.path.join(ROOT, "target/release/edgeopt"))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--via-export", action="store_true",
+                    help="also re-export the model with `edgeopt convert` and check ONNX Runtime gives "
+                         "identical outputs on the exported file")
     a = ap.parse_args()
     dims = {k: int(v) for k, v in (d.split("=") for d in a.dim)}
     model = onnx.load(a.model)
@@ -73,6 +76,18 @@ def main():
     names = [o.name for o in sess.get_outputs()]
     want = dict(zip(names, sess.run(None, feeds)))
     rows, ok = [], True
+    if a.via_export:
+        with tempfile.TemporaryDirectory() as tmp:
+            exported = os.path.join(tmp, "exported.onnx")
+            r = subprocess.run([a.edgeopt, "convert", a.model, exported], capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"edgeopt convert failed on {a.model}:\n{r.stderr}", file=sys.stderr)
+                return 2
+            sess2 = ort.InferenceSession(exported, so, providers=["CPUExecutionProvider"])
+            again = sess2.run(None, feeds)
+        same = all(np.array_equal(x, y, equal_nan=True) for x, y in zip(again, want.values()))
+        rows.append({"output": "(ONNX Runtime on edgeopt's export)", "identical": bool(same)})
+        ok &= same
     for n in names:
         key = "".join(c if c.isalnum() or c in "._-" else "_" for c in n)
         g, w = got[key].astype(np.float64), want[n].astype(np.float64)
@@ -91,7 +106,9 @@ def main():
     else:
         print(f"{os.path.basename(a.model)} (seed {a.seed}, inputs {', '.join(f'{k}{list(v.shape)}' for k, v in feeds.items())})")
         for r in rows:
-            if "error" in r:
+            if "identical" in r:
+                print(f"  ONNX Runtime on edgeopt's re-export: {'identical outputs' if r['identical'] else 'DIFFERENT outputs  FAIL'}")
+            elif "error" in r:
                 print(f"  {r['output']}: {r['error']}  FAIL")
             else:
                 print(f"  {r['output']} {r['shape']}: max abs err {r['max_abs_err']:.3e}, "

@@ -10,3 +10,4 @@ scripts/fetch-data.sh
 cargo test --release --workspace
 scripts/crosscheck-ppocr.sh
 cargo run --release -q -p edgeopt-conformance -- --manifest --quiet | tail -6
+.venv/bin/python scripts/ort_export_check.py
