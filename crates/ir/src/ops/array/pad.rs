@@ -73,9 +73,14 @@ fn resolve(pads: &[i64], axes: Option<Vec<i64>>, r: usize) -> Result<Vec<(usize,
     Ok(out)
 }
 
+/// Padded size of a dim (may be negative when cropping too much); saturates on absurd pads.
+fn padded(d: usize, begin: i64, end: i64) -> i64 {
+    (d as i64).saturating_add(begin).saturating_add(end)
+}
+
 /// Source index along one axis of size `d` for output position `o` (`None` = constant).
 fn source(mode: PadMode, o: i64, begin: i64, d: usize) -> Result<Option<usize>> {
-    let (i, n) = (o - begin, d as i64);
+    let (i, n) = (o.saturating_sub(begin), d as i64);
     if (0..n).contains(&i) {
         return Ok(Some(i as usize));
     }
@@ -147,10 +152,10 @@ impl Op for Pad {
             (Some(p), Some(a)) => {
                 for (k, b, e) in resolve(&p, a, s.len())? {
                     out[k] = match &s[k] {
-                        Dim::Known(d) if *d as i64 + b + e < 0 => {
+                        Dim::Known(d) if padded(*d, b, e) < 0 => {
                             bail!("Pad: pads {p:?} crop axis {k} of size {d} below zero")
                         }
-                        Dim::Known(d) => Dim::Known((*d as i64 + b + e) as usize),
+                        Dim::Known(d) => Dim::Known(padded(*d, b, e) as usize),
                         d if b == 0 && e == 0 => d.clone(),
                         _ => Dim::Unknown,
                     };
@@ -174,7 +179,7 @@ impl Op for Pad {
         let mut begin = vec![0i64; x.rank()];
         let mut shape = x.shape().to_vec();
         for (k, b, e) in resolve(&pads, axes, x.rank())? {
-            let d = x.shape()[k] as i64 + b + e;
+            let d = padded(x.shape()[k], b, e);
             if d < 0 {
                 bail!(
                     "Pad: pads {pads:?} crop axis {k} of input {:?} below zero",
@@ -309,6 +314,8 @@ mod tests {
     fn bad_pads_are_errors() {
         assert!(run(PadMode::Constant, vec![0, 2, 0], None).is_err());
         assert!(run(PadMode::Constant, vec![-4, 0, 0, 0], None).is_err());
+        assert!(run(PadMode::Constant, vec![i64::MAX, 0, i64::MAX, 0], None).is_err());
+        assert!(run(PadMode::Constant, vec![i64::MIN, 0, i64::MAX, 0], None).is_ok());
         let e = Tensor::zeros(DType::F32, vec![0]).unwrap();
         assert!(eval1(
             &Pad {

@@ -62,7 +62,7 @@ pub fn reshape_dims(input: Option<&[Dim]>, shape: &[i64], allowzero: bool) -> Re
     let (mut in_known, mut in_syms) = (1u128, Vec::new());
     for d in input {
         match d {
-            Dim::Known(k) => in_known *= *k as u128,
+            Dim::Known(k) => in_known = in_known.saturating_mul(*k as u128),
             Dim::Sym(s) => in_syms.push(s),
             Dim::Unknown => return Ok(out),
         }
@@ -71,7 +71,7 @@ pub fn reshape_dims(input: Option<&[Dim]>, shape: &[i64], allowzero: bool) -> Re
     for (i, d) in out.iter().enumerate() {
         match d {
             _ if Some(i) == infer_at => {}
-            Dim::Known(k) => out_known *= *k as u128,
+            Dim::Known(k) => out_known = out_known.saturating_mul(*k as u128),
             Dim::Sym(s) => match in_syms.iter().position(|x| *x == s) {
                 Some(p) => {
                     in_syms.remove(p);

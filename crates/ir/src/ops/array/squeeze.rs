@@ -7,7 +7,7 @@
 
 use crate::attr::{AttrList, Attribute};
 use crate::op::{CostCtx, EvalCtx, InferCtx, Inputs, Op};
-use crate::ops::array::common::{konst_ints, norm_axis, tensor_type};
+use crate::ops::array::common::{konst_ints, norm_axis, tensor_type, unknown_dims, vec_len};
 use crate::registry::BuildCtx;
 use crate::{bail, Cost, Result, Value, ValueType};
 use edgeopt_tensor::Dim;
@@ -65,6 +65,10 @@ impl Op for Squeeze {
             // Without axes every size-1 dim goes, which needs every dim to be known.
             (Some(s), None) if !has_axes => edgeopt_tensor::shape::concrete(s)
                 .map(|c| c.into_iter().filter(|&d| d != 1).map(Dim::Known).collect()),
+            // Axes unknown but their count known: only the rank is.
+            (Some(s), None) => vec_len(ctx, 1)
+                .and_then(|n| s.len().checked_sub(n))
+                .map(unknown_dims),
             _ => None,
         };
         Ok(vec![tensor_type(x.dtype, shape)])
