@@ -207,6 +207,9 @@ impl Op for GridSample {
         let out_sp = &gs[1..r + 1];
         let m = checked_numel(out_sp)?;
         let plane = checked_numel(dims)?;
+        if plane == 0 && m > 0 && c > 0 {
+            bail!("GridSample: cannot sample from an empty input of shape {xs:?}");
+        }
         let mut out_shape = vec![n, c];
         out_shape.extend_from_slice(out_sp);
         let total = checked_numel(&out_shape)?;

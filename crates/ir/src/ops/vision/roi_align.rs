@@ -135,6 +135,9 @@ impl Op for RoiAlign {
         let &[n, c, h, w] = x.shape() else {
             bail!("RoiAlign: X must be 4-D, got shape {:?}", x.shape())
         };
+        if h == 0 || w == 0 {
+            bail!("RoiAlign: X has an empty spatial extent {:?}", x.shape());
+        }
         let nr = bi.len();
         if rois.shape() != [nr, 4] || bi.rank() != 1 {
             bail!(
@@ -166,10 +169,15 @@ impl Op for RoiAlign {
                 if self.sampling_ratio > 0 {
                     self.sampling_ratio as usize
                 } else {
-                    v.ceil().clamp(0.0, 1e6) as usize
+                    v.ceil().clamp(0.0, 1e9) as usize
                 }
             };
             let (gh, gw) = (grid(rh / ph as f64), grid(rw / pw as f64));
+            if gh.saturating_mul(gw) > 1 << 20 {
+                bail!(
+                    "RoiAlign: roi {r} {roi:?} needs a {gh}x{gw} sampling grid per bin, too large"
+                );
+            }
             let count = (gh * gw).max(1) as f64;
             for py in 0..ph {
                 for px in 0..pw {
