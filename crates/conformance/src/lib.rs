@@ -242,21 +242,31 @@ pub fn run_with(model: &Model, case_dir: &Path) -> Outcome {
     Outcome::Pass
 }
 
-/// Loads and runs one case, turning panics (bugs) into errors so one case cannot stop a run.
+/// Longest a single case may run before it counts as failed (a hang is a bug, not a pass).
+pub const CASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Loads and runs one case on its own thread, turning panics (bugs) and hangs into errors so
+/// one case cannot stop a run.
 pub fn run_case(case_dir: &Path) -> Outcome {
     let dir = case_dir.to_path_buf();
-    match std::panic::catch_unwind(move || match load_case(&dir) {
-        Ok(m) => run_with(&m, &dir),
-        Err(e) => Outcome::Error(format!("{e:#}")),
-    }) {
-        Ok(o) => o,
-        Err(p) => {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let r = std::panic::catch_unwind(move || match load_case(&dir) {
+            Ok(m) => run_with(&m, &dir),
+            Err(e) => Outcome::Error(format!("{e:#}")),
+        });
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(CASE_TIMEOUT) {
+        Ok(Ok(o)) => o,
+        Ok(Err(p)) => {
             let msg = p
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
             Outcome::Error(format!("PANIC: {}", msg.unwrap_or_default()))
         }
+        Err(_) => Outcome::Error(format!("TIMEOUT after {} s", CASE_TIMEOUT.as_secs())),
     }
 }
 
