@@ -5,6 +5,8 @@ use crate::registry::Registry;
 pub mod arg_min_max;
 pub mod common;
 pub mod reductions;
+#[cfg(test)]
+mod reductions_tests;
 pub mod top_k;
 
 pub fn register(r: &mut Registry) {

@@ -174,7 +174,8 @@ impl Interp {
             Coord::AlignCorners => (y * (inw - 1.0) / (outw - 1.0), false),
             Coord::Asymmetric => (y / scale, false),
             Coord::TfHalfPixelForNn => ((y + 0.5) / scale, false),
-            Coord::PytorchHalfPixel if outw == 1.0 => (-0.5, false),
+            // The spec (and onnxruntime) use 0 for a single output; the Python reference -0.5.
+            Coord::PytorchHalfPixel if out_len <= 1 => (0.0, false),
             Coord::PytorchHalfPixel | Coord::HalfPixel => ((y + 0.5) / scale - 0.5, false),
             Coord::HalfPixelSymmetric => {
                 let adjustment = out_len as f64 / outw;
@@ -182,10 +183,12 @@ impl Interp {
                 (offset + (y + 0.5) / scale - 0.5, false)
             }
             Coord::TfCropAndResize => {
-                let x = if outw == 1.0 {
+                // The integer output length, as the spec and onnxruntime (the reference uses
+                // the fractional one, which only differs when resizing by scales).
+                let x = if out_len == 1 {
                     (roi.1 - roi.0) * (inw - 1.0) / 2.0
                 } else {
-                    y * (roi.1 - roi.0) * (inw - 1.0) / (outw - 1.0)
+                    y * (roi.1 - roi.0) * (inw - 1.0) / (out_len as f64 - 1.0)
                 } + roi.0 * (inw - 1.0);
                 (x, x < 0.0 || x > inw - 1.0)
             }

@@ -11,8 +11,12 @@
 //! empty tensor counts as absent; exactly one of scales/sizes). Output: `Y`, dtype of X.
 //! Opset 10 has no coordinate mode: like onnxruntime it uses asymmetric coordinates, and nearest
 //! rounds up when downsampling and down otherwise.
-//! Semantics follow the ONNX reference implementation: per-axis filters computed in f64; integer
-//! outputs are rounded half to even and saturated; nearest mode copies elements exactly.
+//! Semantics follow the ONNX reference implementation: per-axis filters computed in f64 (so
+//! exact ties such as `1.5 / 0.6f32` resolve as in the reference; onnxruntime computes in f32);
+//! integer outputs are rounded half to even and saturated; nearest mode copies elements exactly.
+//! Where the reference departs from the spec text we follow the spec, as onnxruntime does:
+//! pytorch_half_pixel maps a single output to 0, and tf_crop_and_resize maps coordinates with the
+//! integer output length (these only differ from the reference when resizing by scales).
 
 use super::interp::{Coord, Interp, Mode, Nearest};
 use super::resample::{resample, Geometry};
@@ -174,6 +178,8 @@ impl Resize {
                         bail!("Resize: scales must be positive, got {s:?}");
                     }
                     geo.scales[a] = sc;
+                    // The spec text scales by the roi extent too; the reference and
+                    // onnxruntime do not, and neither do we.
                     geo.out_shape[a] = (sc * in_shape[a] as f64).floor() as usize;
                 }
             }
@@ -235,17 +241,20 @@ impl Resize {
         s: &[Dim],
         scales: Option<&[f64]>,
         sizes: Option<&[f64]>,
+        roi: Option<&[f64]>,
     ) -> Result<Vec<Dim>> {
         let axes = self.axes_for(s.len())?;
+        let crop = self.interp.coord == Coord::TfCropAndResize;
         if let Some(c) = edgeopt_tensor::shape::concrete(s) {
-            if scales.is_some() || sizes.is_some() {
-                let g = self.geometry(&c, scales, sizes, None)?;
+            if (scales.is_some() || sizes.is_some()) && (roi.is_some() || !crop) {
+                let g = self.geometry(&c, scales, sizes, roi)?;
                 return Ok(g.out_shape.into_iter().map(Dim::Known).collect());
             }
         }
         let mut out = s.to_vec();
         for (i, &a) in axes.iter().enumerate() {
             out[a] = match (scales, sizes) {
+                (Some(_), _) if crop => Dim::Unknown,
                 (Some(sc), _) if sc.get(i) == Some(&1.0) => s[a].clone(),
                 (Some(sc), _) => match (s[a].known(), sc.get(i)) {
                     (Some(d), Some(&f)) => Dim::Known((f * d as f64).floor() as usize),
@@ -269,11 +278,14 @@ impl Op for Resize {
 
     fn infer(&self, ctx: &InferCtx) -> Result<Vec<ValueType>> {
         let x = ctx.tensor(0);
-        let (_, si, zi) = self.slots();
+        let (ri, si, zi) = self.slots();
+        let roi = floats(ri.and_then(|i| ctx.konst(i)))?;
         let scales = floats(ctx.konst(si))?;
         let sizes = floats(zi.and_then(|i| ctx.konst(i)))?;
         let shape = match &x.shape {
-            Some(s) => Some(self.infer_dims(s, scales.as_deref(), sizes.as_deref())?),
+            Some(s) => {
+                Some(self.infer_dims(s, scales.as_deref(), sizes.as_deref(), roi.as_deref())?)
+            }
             None => None,
         };
         Ok(vec![ValueType::Tensor(TensorType {

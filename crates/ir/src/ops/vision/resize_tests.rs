@@ -243,3 +243,20 @@ fn nearest_copies_strings_and_bad_inputs_error() {
     );
     assert!(e.is_err());
 }
+
+#[test]
+fn pytorch_half_pixel_single_output_maps_to_zero() {
+    // Spec: x_original = length_resized > 1 ? ... : 0, so cubic picks exactly x[0].
+    let attrs = [
+        ("mode", s("cubic")),
+        ("coordinate_transformation_mode", s("pytorch_half_pixel")),
+    ];
+    let y = run(
+        op(&attrs, 19).as_ref(),
+        x4(),
+        None,
+        None,
+        Some(vec![1, 1, 1, 1]),
+    );
+    assert_eq!(y.as_slice::<f32>().unwrap(), &[1.0]);
+}
