@@ -3,8 +3,9 @@
 //! effective pads they imply.
 
 use crate::attr::{AttrList, Attrs};
+use crate::ops::util::broadcast_to;
 use crate::{bail, Result};
-use edgeopt_tensor::Dim;
+use edgeopt_tensor::{Dim, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AutoPad {
@@ -236,6 +237,44 @@ impl Window {
             })
             .collect()
     }
+}
+
+/// Mean and population variance of each contiguous row of `inner` values (two passes, so the
+/// variance is never negative).
+pub fn row_moments(x: &[f64], inner: usize) -> Vec<(f64, f64)> {
+    x.chunks(inner.max(1))
+        .map(|r| {
+            let mean = r.iter().sum::<f64>() / r.len() as f64;
+            let var = r.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / r.len() as f64;
+            (mean, var)
+        })
+        .collect()
+}
+
+/// A float tensor's values as f64, broadcast unidirectionally to `target`.
+pub fn broadcast_f64(op: &str, name: &str, t: &Tensor, target: &[usize]) -> Result<Vec<f64>> {
+    if !t.dtype().is_float() {
+        bail!("{op}: {name} must be a float tensor, got {}", t.dtype());
+    }
+    let wide = Tensor::from_vec(t.shape().to_vec(), t.to_f64_vec()?)?;
+    broadcast_to::<f64>(&wide, target).map_err(|_| {
+        crate::IrError::Op(format!(
+            "{op}: {name} {:?} does not broadcast to {target:?}",
+            t.shape()
+        ))
+    })
+}
+
+/// Checks an input is a float tensor of rank >= `min_rank`.
+pub fn float_input(op: &str, t: &Tensor, min_rank: usize) -> Result<()> {
+    if !t.dtype().is_float() || t.rank() < min_rank {
+        bail!(
+            "{op}: input must be a float tensor of rank >= {min_rank}, got {} {:?}",
+            t.dtype(),
+            t.shape()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
