@@ -432,6 +432,67 @@ mod tests {
     }
 
     #[test]
+    fn matches_direct_loops_on_random_small_geometries() {
+        // Deterministic LCG over small sizes, including pads wider than the input.
+        let mut seed = 12345u64;
+        let mut rnd = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut checked = 0;
+        for _ in 0..300 {
+            let nd = 1 + rnd(2) as usize;
+            let group = 1 + rnd(2) as usize;
+            let (cg, mg) = (1 + rnd(2) as usize, 1 + rnd(2) as usize);
+            let mut xs = vec![1, cg * group];
+            let mut ws = vec![mg * group, cg];
+            let (mut strides, mut dilations, mut pads) = (vec![], vec![], vec![0i64; 2 * nd]);
+            for i in 0..nd {
+                xs.push(1 + rnd(5) as usize);
+                ws.push(1 + rnd(3) as usize);
+                strides.push(1 + rnd(3) as i64);
+                dilations.push(1 + rnd(2) as i64);
+                pads[i] = rnd(4) as i64;
+                pads[nd + i] = rnd(4) as i64;
+            }
+            let auto_pad = ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"][rnd(4) as usize];
+            let op = Conv {
+                window: WindowAttrs {
+                    auto_pad: Some(auto_pad.into()),
+                    strides: Some(strides),
+                    dilations: Some(dilations),
+                    pads: Some(pads),
+                    ..Default::default()
+                },
+                group: Some(group as i64),
+            };
+            let Ok(s) = op.shape(&xs, &ws) else { continue };
+            let xv: Vec<f64> = (0..xs.iter().product())
+                .map(|_| rnd(9) as f64 - 4.0)
+                .collect();
+            let wv: Vec<f64> = (0..ws.iter().product())
+                .map(|_| rnd(5) as f64 - 2.0)
+                .collect();
+            let bv = vec![0.0; ws[0]];
+            let want = naive(&s, &xv, &wv, &bv);
+            let inputs = [
+                Some(Tensor::from_vec(xs.clone(), xv).unwrap()),
+                Some(Tensor::from_vec(ws.clone(), wv).unwrap()),
+            ];
+            let y = eval1(&op, &inputs).unwrap();
+            assert_eq!(
+                y.as_slice::<f64>().unwrap(),
+                &want[..],
+                "x {xs:?} w {ws:?} {op:?}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 150, "only {checked} geometries were valid");
+    }
+
+    #[test]
     fn macs_and_bad_shapes() {
         let op = Conv {
             window: WindowAttrs::default(),

@@ -414,6 +414,124 @@ mod tests {
         );
     }
 
+    /// Direct scatter: every input element adds `x * w` at `i * stride + k * dilation - pad`.
+    fn naive(s: &ConvTShape, x: &[f64], w: &[f64]) -> Vec<f64> {
+        let nd = s.axes.len();
+        let (cg, mg) = (s.c / s.group, s.m / s.group);
+        let in_n: Vec<usize> = s.axes.iter().map(|a| a.output).collect();
+        let k_n: Vec<usize> = s.axes.iter().map(|a| a.kernel).collect();
+        let (pin, kk) = (
+            in_n.iter().product::<usize>(),
+            k_n.iter().product::<usize>(),
+        );
+        let pout: usize = s.axes.iter().map(|a| a.input).product();
+        let idx = |mut i: usize, dims: &[usize]| {
+            let mut v = vec![0; dims.len()];
+            for d in (0..dims.len()).rev() {
+                v[d] = i % dims[d];
+                i /= dims[d];
+            }
+            v
+        };
+        let mut y = vec![0.0; s.n * s.m * pout];
+        for n in 0..s.n {
+            for c in 0..s.c {
+                let g = c / cg;
+                for i in 0..pin {
+                    let ip = idx(i, &in_n);
+                    for m in 0..mg {
+                        for t in 0..kk {
+                            let kp = idx(t, &k_n);
+                            let (mut flat, mut inside) = (0usize, true);
+                            for a in 0..nd {
+                                let ax = &s.axes[a];
+                                let o = (ip[a] * ax.stride + kp[a] * ax.dilation) as i64
+                                    - ax.pad_begin as i64;
+                                inside &= o >= 0 && o < ax.input as i64;
+                                flat = flat * ax.input + o.max(0) as usize;
+                            }
+                            if inside {
+                                y[(n * s.m + g * mg + m) * pout + flat] +=
+                                    x[(n * s.c + c) * pin + i] * w[(c * mg + m) * kk + t];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn matches_direct_scatter_on_random_small_geometries() {
+        let mut seed = 777u64;
+        let mut rnd = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut checked = 0;
+        for _ in 0..300 {
+            let nd = 1 + rnd(2) as usize;
+            let group = 1 + rnd(2) as usize;
+            let (cg, mg) = (1 + rnd(2) as usize, 1 + rnd(2) as usize);
+            let (mut xs, mut ws) = (vec![1 + rnd(2) as usize, cg * group], vec![cg * group, mg]);
+            let mut o = op(|_| {});
+            let (mut strides, mut dilations, mut pads, mut opad) =
+                (vec![], vec![], vec![0i64; 2 * nd], vec![]);
+            for i in 0..nd {
+                xs.push(1 + rnd(4) as usize);
+                ws.push(1 + rnd(3) as usize);
+                strides.push(1 + rnd(3) as i64);
+                dilations.push(1 + rnd(2) as i64);
+                pads[i] = rnd(3) as i64;
+                pads[nd + i] = rnd(3) as i64;
+                opad.push(rnd(strides[i] as u64) as i64);
+            }
+            match rnd(4) {
+                0 => {
+                    o.window.auto_pad =
+                        Some(["SAME_UPPER", "SAME_LOWER", "VALID"][rnd(3) as usize].into())
+                }
+                1 => {
+                    o.output_shape = Some(
+                        xs[2..]
+                            .iter()
+                            .map(|&d| (d * 2 + rnd(3) as usize) as i64)
+                            .collect(),
+                    )
+                }
+                _ => o.window.pads = Some(pads),
+            }
+            o.window.strides = Some(strides);
+            o.window.dilations = Some(dilations);
+            o.output_padding = Some(opad);
+            o.group = Some(group as i64);
+            let Ok(s) = o.shape(&xs, &ws) else { continue };
+            let xv: Vec<f64> = (0..xs.iter().product())
+                .map(|_| rnd(9) as f64 - 4.0)
+                .collect();
+            let wv: Vec<f64> = (0..ws.iter().product())
+                .map(|_| rnd(5) as f64 - 2.0)
+                .collect();
+            let want = naive(&s, &xv, &wv);
+            let inputs = [
+                Some(Tensor::from_vec(xs.clone(), xv).unwrap()),
+                Some(Tensor::from_vec(ws.clone(), wv).unwrap()),
+            ];
+            let y = eval1(&o, &inputs).unwrap();
+            assert_eq!(y.shape(), &s.out_shape[..]);
+            assert_eq!(
+                y.as_slice::<f64>().unwrap(),
+                &want[..],
+                "x {xs:?} w {ws:?} {o:?}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 150, "only {checked} geometries were valid");
+    }
+
     #[test]
     fn bad_shapes_are_errors() {
         let o = op(|o| o.output_padding = Some(vec![1]));
