@@ -7,6 +7,10 @@ use crate::ops::util::broadcast_to;
 use crate::{bail, Result};
 use edgeopt_tensor::{Dim, Tensor};
 
+/// Largest kernel, stride, dilation or pad accepted: far beyond real models, small enough that
+/// products of these with tensor sizes cannot overflow.
+pub const MAX_ATTR: i64 = 1 << 24;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AutoPad {
     NotSet,
@@ -99,8 +103,8 @@ impl WindowAttrs {
                         v.len()
                     )
                 }
-                Some(v) if v.iter().any(|&x| x < min || x > (1 << 40)) => {
-                    bail!("{op}: '{name}' values must be >= {min}, got {v:?}")
+                Some(v) if v.iter().any(|&x| x < min || x > MAX_ATTR) => {
+                    bail!("{op}: '{name}' values must be in {min}..={MAX_ATTR}, got {v:?}")
                 }
                 Some(v) => Ok(Some(v.iter().map(|&x| x as usize).collect())),
             }
@@ -113,6 +117,9 @@ impl WindowAttrs {
             (None, Some(w)) => w.to_vec(),
             (None, None) => bail!("{op}: attribute 'kernel_shape' is required"),
         };
+        if kernel.iter().any(|&k| k == 0 || k as i64 > MAX_ATTR) {
+            bail!("{op}: kernel dims must be in 1..={MAX_ATTR}, got {kernel:?}");
+        }
         Ok(Window {
             kernel,
             strides: pos("strides", &self.strides, nd, 1)?.unwrap_or_else(|| vec![1; nd]),

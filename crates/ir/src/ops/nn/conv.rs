@@ -12,7 +12,7 @@
 
 use crate::attr::AttrList;
 use crate::op::{Cost, CostCtx, EvalCtx, InferCtx, Inputs, Op};
-use crate::ops::linalg::common::{f32_to_float, float_to_f32, gemm_acc, Scalar};
+use crate::ops::linalg::common::{count_product, f32_to_float, float_to_f32, gemm_acc, Scalar};
 use crate::ops::nn::common::{Axis, WindowAttrs};
 use crate::ops::nn::im2col::im2col;
 use crate::registry::BuildCtx;
@@ -48,9 +48,9 @@ pub struct ConvShape {
 impl ConvShape {
     /// Multiply-accumulates: `N * M * prod(out) * (C / group) * prod(kernel)`.
     pub fn macs(&self) -> u64 {
-        let out: usize = self.axes.iter().map(|a| a.output).product();
-        let k: usize = self.axes.iter().map(|a| a.kernel).product();
-        (self.n * self.m * out * (self.c / self.group) * k) as u64
+        let mut f = vec![self.n, self.m, self.c / self.group];
+        f.extend(self.axes.iter().flat_map(|a| [a.output, a.kernel]));
+        count_product(&f)
     }
 }
 
@@ -65,7 +65,7 @@ impl Conv {
             bail!("Conv: X must be [N, C, D1, ...] and W [M, C/group, k1, ...] of the same rank, got X {x:?} and W {w:?}");
         }
         let (n, c, m) = (x[0], x[1], w[0]);
-        if c != w[1] * g || m % g != 0 {
+        if w[1].checked_mul(g) != Some(c) || m % g != 0 {
             bail!("Conv: X {x:?} and W {w:?} do not fit group={g} (need C = W[1] * group and M divisible by group)");
         }
         let win = self
@@ -501,6 +501,10 @@ mod tests {
         let s = op.shape(&[1, 4, 8, 8], &[6, 2, 3, 3]).unwrap();
         assert_eq!(s.macs(), 6 * 36 * 2 * 9);
         assert!(op.shape(&[1, 3, 8, 8], &[6, 2, 3, 3]).is_err());
+        assert!(op.shape(&[1, 4, 8, 8], &[6, 2, 0, 3]).is_err());
+        assert!(op
+            .shape(&[1, 4, 8, 8], &[6, usize::MAX / 2 + 1, 3, 3])
+            .is_err());
         assert!(op.shape(&[1, 4, 2, 2], &[6, 2, 3, 3]).is_err());
         assert!(op.shape(&[1, 4, 8], &[6, 2, 3, 3]).is_err());
         let x = t(&[1, 1, 3, 3], vec![0.; 9]);
@@ -510,6 +514,28 @@ mod tests {
             &[Some(x), Some(w), Some(t(&[2], vec![0.; 2]))]
         )
         .is_err());
+    }
+
+    #[test]
+    fn cost_reports_macs_and_params() {
+        let tt = |s: &[usize]| TensorType::known(DType::F32, s);
+        let (inputs, outputs) = (
+            [tt(&[2, 4, 8, 8]), tt(&[6, 2, 3, 3]), tt(&[6])],
+            [tt(&[2, 6, 6, 6])],
+        );
+        let ctx = CostCtx {
+            inputs: &inputs,
+            outputs: &outputs,
+            is_param: &[false, true, true],
+        };
+        let c = Conv {
+            window: WindowAttrs::default(),
+            group: Some(2),
+        }
+        .cost(&ctx);
+        // N * M * OH * OW * (C / group) * KH * KW
+        assert_eq!(c.macs, 2 * 6 * 36 * 2 * 9);
+        assert_eq!(c.params, 6 * 2 * 9 + 6);
     }
 
     /// ResNet-18's 3x3 64->64 layer at 56x56 (115M MACs); run with `--ignored` to time it.

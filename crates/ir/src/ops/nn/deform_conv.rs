@@ -13,7 +13,7 @@
 
 use crate::attr::AttrList;
 use crate::op::{Cost, CostCtx, EvalCtx, InferCtx, Inputs, Op};
-use crate::ops::linalg::common::gemm_acc;
+use crate::ops::linalg::common::{count_product, gemm_acc};
 use crate::ops::nn::common::{float_input, Axis, WindowAttrs};
 use crate::registry::BuildCtx;
 use crate::{bail, Attribute, Result, TensorType, Value, ValueType};
@@ -74,7 +74,8 @@ impl DeformConv {
             bail!("{op}: X must be [N, C, D1, ...] and W [M, C/group, k1, ...] of the same rank, got {x:?} and {w:?}");
         }
         let og = self.offset_group.unwrap_or(1) as usize;
-        if x[1] != w[1] * g || !w[0].is_multiple_of(g) || !x[1].is_multiple_of(og) {
+        if w[1].checked_mul(g) != Some(x[1]) || !w[0].is_multiple_of(g) || !x[1].is_multiple_of(og)
+        {
             bail!(
                 "{op}: X {x:?} and W {w:?} do not fit group={g}, offset_group={:?}",
                 self.offset_group
@@ -213,9 +214,7 @@ impl Op for DeformConv {
 
     fn cost(&self, ctx: &CostCtx) -> Cost {
         let macs = match (ctx.input_shape(1), ctx.output_shape(0)) {
-            (Some(w), Some(y)) => {
-                (y.iter().product::<usize>() * w[1..].iter().product::<usize>()) as u64
-            }
+            (Some(w), Some(y)) => count_product(&[y.as_slice(), &w[1..]].concat()),
             _ => 0,
         };
         Cost {
