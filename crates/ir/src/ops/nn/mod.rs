@@ -9,6 +9,8 @@ pub mod average_pool;
 pub mod batch_normalization;
 pub mod common;
 pub mod conv;
+#[cfg(test)]
+mod conv_reference_tests;
 pub mod conv_transpose;
 pub mod deform_conv;
 pub mod dropout;
