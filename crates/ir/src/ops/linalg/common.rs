@@ -108,6 +108,14 @@ fn row1<T: Scalar>(a: &[T], b: &[T], ldb: usize, nb: usize, c: &mut [T]) {
     }
 }
 
+/// Product of counts as u64, saturating instead of overflowing (costs of absurd static shapes).
+pub fn count_product(factors: &[usize]) -> u64 {
+    factors
+        .iter()
+        .fold(1u128, |acc, &f| acc.saturating_mul(f as u128))
+        .min(u64::MAX as u128) as u64
+}
+
 /// Row-major transpose of a `rows x cols` matrix.
 pub fn transpose<T: Copy>(x: &[T], rows: usize, cols: usize) -> Vec<T> {
     let mut out = Vec::with_capacity(rows * cols);

@@ -9,7 +9,9 @@
 
 use crate::attr::AttrList;
 use crate::op::{Cost, CostCtx, EvalCtx, InferCtx, Inputs, Op};
-use crate::ops::linalg::common::{f32_to_float, float_to_f32, gemm_acc, transpose, Scalar};
+use crate::ops::linalg::common::{
+    count_product, f32_to_float, float_to_f32, gemm_acc, transpose, Scalar,
+};
 use crate::ops::util::broadcast_to;
 use crate::registry::BuildCtx;
 use crate::{bail, Attribute, Result, TensorType, Value, ValueType};
@@ -214,7 +216,7 @@ impl Op for Gemm {
     fn cost(&self, ctx: &CostCtx) -> Cost {
         let macs = match (ctx.input_shape(0), ctx.input_shape(1)) {
             (Some(a), Some(b)) => dims(self, &a, &b)
-                .map(|(m, k, n)| (m * k * n) as u64)
+                .map(|(m, k, n)| count_product(&[m, k, n]))
                 .unwrap_or(0),
             _ => 0,
         };

@@ -8,7 +8,7 @@
 //! f16/bf16 are accumulated in f32.
 
 use crate::op::{Cost, CostCtx, EvalCtx, InferCtx, Inputs, Op};
-use crate::ops::linalg::common::{f32_to_float, float_to_f32, gemm_acc, Scalar};
+use crate::ops::linalg::common::{count_product, f32_to_float, float_to_f32, gemm_acc, Scalar};
 use crate::registry::BuildCtx;
 use crate::{bail, Result, TensorType, Value, ValueType};
 use edgeopt_tensor::shape::{broadcast_shapes, broadcast_strides, broadcast_sym, checked_numel};
@@ -125,6 +125,24 @@ pub fn matmul(op: &str, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// Multiply-accumulates of a matrix product, without laying out its batches.
+fn macs(a: &[usize], b: &[usize]) -> Option<u64> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let m = if a.len() > 1 { a[a.len() - 2] } else { 1 };
+    let n = if b.len() > 1 { b[b.len() - 1] } else { 1 };
+    let k = a[a.len() - 1];
+    let batch = broadcast_shapes(
+        &a[..a.len().saturating_sub(2)],
+        &b[..b.len().saturating_sub(2)],
+    )
+    .ok()?;
+    let mut f = batch;
+    f.extend([m, n, k]);
+    Some(count_product(&f))
+}
+
 /// Symbolic output shape of a matrix product.
 pub fn infer_shape(op: &str, a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>> {
     if a.is_empty() || b.is_empty() {
@@ -185,10 +203,7 @@ impl Op for MatMul {
 
     fn cost(&self, ctx: &CostCtx) -> Cost {
         let macs = match (ctx.input_shape(0), ctx.input_shape(1)) {
-            (Some(a), Some(b)) => match plan("MatMul", &a, &b) {
-                Ok(p) => (p.offsets.len() * p.m * p.n * p.k) as u64,
-                Err(_) => 0,
-            },
+            (Some(a), Some(b)) => macs(&a, &b).unwrap_or(0),
             _ => 0,
         };
         Cost {
@@ -243,6 +258,26 @@ mod tests {
         // numpy: (np.arange(12.).reshape(2,1,2,3) @ np.arange(9.).reshape(3,3,1)).ravel()
         let want = [5., 14., 14., 50., 23., 86., 23., 32., 86., 122., 149., 212.];
         assert_eq!(y.as_slice::<f32>().unwrap(), &want);
+    }
+
+    #[test]
+    fn cost_counts_batched_macs() {
+        let tt = |s: &[usize]| TensorType::known(DType::F32, s);
+        let (inputs, outputs) = ([tt(&[3, 1, 4, 5]), tt(&[2, 5, 6])], [tt(&[3, 2, 4, 6])]);
+        let ctx = CostCtx {
+            inputs: &inputs,
+            outputs: &outputs,
+            is_param: &[false, true],
+        };
+        let c = MatMul.cost(&ctx);
+        assert_eq!((c.macs, c.params), (3 * 2 * 4 * 6 * 5, 60));
+        let (inputs, outputs) = ([tt(&[5]), tt(&[5])], [tt(&[])]);
+        let ctx = CostCtx {
+            inputs: &inputs,
+            outputs: &outputs,
+            is_param: &[false, false],
+        };
+        assert_eq!(MatMul.cost(&ctx).macs, 5);
     }
 
     #[test]

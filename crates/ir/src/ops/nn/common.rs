@@ -3,8 +3,13 @@
 //! effective pads they imply.
 
 use crate::attr::{AttrList, Attrs};
+use crate::ops::util::broadcast_to;
 use crate::{bail, Result};
-use edgeopt_tensor::Dim;
+use edgeopt_tensor::{Dim, Tensor};
+
+/// Largest kernel, stride, dilation or pad accepted: far beyond real models, small enough that
+/// products of these with tensor sizes cannot overflow.
+pub const MAX_ATTR: i64 = 1 << 24;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AutoPad {
@@ -98,8 +103,8 @@ impl WindowAttrs {
                         v.len()
                     )
                 }
-                Some(v) if v.iter().any(|&x| x < min || x > (1 << 40)) => {
-                    bail!("{op}: '{name}' values must be >= {min}, got {v:?}")
+                Some(v) if v.iter().any(|&x| x < min || x > MAX_ATTR) => {
+                    bail!("{op}: '{name}' values must be in {min}..={MAX_ATTR}, got {v:?}")
                 }
                 Some(v) => Ok(Some(v.iter().map(|&x| x as usize).collect())),
             }
@@ -112,6 +117,9 @@ impl WindowAttrs {
             (None, Some(w)) => w.to_vec(),
             (None, None) => bail!("{op}: attribute 'kernel_shape' is required"),
         };
+        if kernel.iter().any(|&k| k == 0 || k as i64 > MAX_ATTR) {
+            bail!("{op}: kernel dims must be in 1..={MAX_ATTR}, got {kernel:?}");
+        }
         Ok(Window {
             kernel,
             strides: pos("strides", &self.strides, nd, 1)?.unwrap_or_else(|| vec![1; nd]),
@@ -236,6 +244,44 @@ impl Window {
             })
             .collect()
     }
+}
+
+/// Mean and population variance of each contiguous row of `inner` values (two passes, so the
+/// variance is never negative).
+pub fn row_moments(x: &[f64], inner: usize) -> Vec<(f64, f64)> {
+    x.chunks(inner.max(1))
+        .map(|r| {
+            let mean = r.iter().sum::<f64>() / r.len() as f64;
+            let var = r.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / r.len() as f64;
+            (mean, var)
+        })
+        .collect()
+}
+
+/// A float tensor's values as f64, broadcast unidirectionally to `target`.
+pub fn broadcast_f64(op: &str, name: &str, t: &Tensor, target: &[usize]) -> Result<Vec<f64>> {
+    if !t.dtype().is_float() {
+        bail!("{op}: {name} must be a float tensor, got {}", t.dtype());
+    }
+    let wide = Tensor::from_vec(t.shape().to_vec(), t.to_f64_vec()?)?;
+    broadcast_to::<f64>(&wide, target).map_err(|_| {
+        crate::IrError::Op(format!(
+            "{op}: {name} {:?} does not broadcast to {target:?}",
+            t.shape()
+        ))
+    })
+}
+
+/// Checks an input is a float tensor of rank >= `min_rank`.
+pub fn float_input(op: &str, t: &Tensor, min_rank: usize) -> Result<()> {
+    if !t.dtype().is_float() || t.rank() < min_rank {
+        bail!(
+            "{op}: input must be a float tensor of rank >= {min_rank}, got {} {:?}",
+            t.dtype(),
+            t.shape()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 
 use crate::attr::AttrList;
 use crate::op::{Cost, CostCtx, EvalCtx, InferCtx, Inputs, Op};
-use crate::ops::linalg::common::{f32_to_float, float_to_f32, gemm_acc, Scalar};
+use crate::ops::linalg::common::{count_product, f32_to_float, float_to_f32, gemm_acc, Scalar};
 use crate::ops::nn::common::{Axis, WindowAttrs};
 use crate::ops::nn::im2col::im2col;
 use crate::registry::BuildCtx;
@@ -48,9 +48,9 @@ pub struct ConvShape {
 impl ConvShape {
     /// Multiply-accumulates: `N * M * prod(out) * (C / group) * prod(kernel)`.
     pub fn macs(&self) -> u64 {
-        let out: usize = self.axes.iter().map(|a| a.output).product();
-        let k: usize = self.axes.iter().map(|a| a.kernel).product();
-        (self.n * self.m * out * (self.c / self.group) * k) as u64
+        let mut f = vec![self.n, self.m, self.c / self.group];
+        f.extend(self.axes.iter().flat_map(|a| [a.output, a.kernel]));
+        count_product(&f)
     }
 }
 
@@ -65,7 +65,7 @@ impl Conv {
             bail!("Conv: X must be [N, C, D1, ...] and W [M, C/group, k1, ...] of the same rank, got X {x:?} and W {w:?}");
         }
         let (n, c, m) = (x[0], x[1], w[0]);
-        if c != w[1] * g || m % g != 0 {
+        if w[1].checked_mul(g) != Some(c) || m % g != 0 {
             bail!("Conv: X {x:?} and W {w:?} do not fit group={g} (need C = W[1] * group and M divisible by group)");
         }
         let win = self
@@ -243,7 +243,7 @@ impl Op for Conv {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::testing::{eval1, infer};
+    use crate::ops::testing::eval1;
 
     fn conv_op(pads: Option<Vec<i64>>, strides: Option<Vec<i64>>) -> Conv {
         Conv {
@@ -303,134 +303,6 @@ mod tests {
         );
     }
 
-    /// Direct-loop convolution in f64 (independent of im2col), for comparison.
-    fn naive(s: &ConvShape, x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
-        let nd = s.axes.len();
-        let (cg, mg) = (s.c / s.group, s.m / s.group);
-        let in_n: Vec<usize> = s.axes.iter().map(|a| a.input).collect();
-        let out_n: Vec<usize> = s.axes.iter().map(|a| a.output).collect();
-        let k_n: Vec<usize> = s.axes.iter().map(|a| a.kernel).collect();
-        let (plane, p, kk) = (
-            in_n.iter().product::<usize>(),
-            out_n.iter().product::<usize>(),
-            k_n.iter().product::<usize>(),
-        );
-        let idx = |mut i: usize, dims: &[usize]| {
-            let mut v = vec![0; dims.len()];
-            for d in (0..dims.len()).rev() {
-                v[d] = i % dims[d];
-                i /= dims[d];
-            }
-            v
-        };
-        let mut y = vec![0.0; s.n * s.m * p];
-        for n in 0..s.n {
-            for m in 0..s.m {
-                let g = m / mg;
-                for o in 0..p {
-                    let op = idx(o, &out_n);
-                    let mut acc = b[m];
-                    for c in 0..cg {
-                        for t in 0..kk {
-                            let kp = idx(t, &k_n);
-                            let mut flat = 0usize;
-                            let mut inside = true;
-                            for a in 0..nd {
-                                let ax = &s.axes[a];
-                                let i = (op[a] * ax.stride + kp[a] * ax.dilation) as i64
-                                    - ax.pad_begin as i64;
-                                inside &= i >= 0 && i < ax.input as i64;
-                                flat = flat * ax.input + i.max(0) as usize;
-                            }
-                            if inside {
-                                acc += x[(n * s.c + g * cg + c) * plane + flat]
-                                    * w[(m * cg + c) * kk + t];
-                            }
-                        }
-                    }
-                    y[(n * s.m + m) * p + o] = acc;
-                }
-            }
-        }
-        y
-    }
-
-    #[test]
-    fn matches_direct_loops_for_groups_dilations_and_ranks() {
-        // x shape, w shape, group, auto_pad, strides, dilations
-        type Case = (
-            Vec<usize>,
-            Vec<usize>,
-            i64,
-            Option<&'static str>,
-            Vec<i64>,
-            Vec<i64>,
-        );
-        let cases: Vec<Case> = vec![
-            (vec![2, 4, 9], vec![6, 2, 3], 2, None, vec![2], vec![2]),
-            (
-                vec![1, 3, 7, 6],
-                vec![3, 1, 3, 3],
-                3,
-                Some("SAME_LOWER"),
-                vec![2, 1],
-                vec![1, 1],
-            ),
-            (
-                vec![1, 2, 6, 5],
-                vec![4, 2, 2, 3],
-                1,
-                Some("SAME_UPPER"),
-                vec![1, 2],
-                vec![2, 1],
-            ),
-            (
-                vec![1, 2, 4, 5, 3],
-                vec![2, 1, 2, 3, 2],
-                2,
-                Some("VALID"),
-                vec![1, 2, 1],
-                vec![1, 1, 2],
-            ),
-            (
-                vec![1, 8, 3, 3],
-                vec![5, 8, 1, 1],
-                1,
-                None,
-                vec![1, 1],
-                vec![1, 1],
-            ),
-        ];
-        for (xs, ws, group, auto_pad, strides, dilations) in cases {
-            let nx: usize = xs.iter().product();
-            let nw: usize = ws.iter().product();
-            let xv: Vec<f64> = (0..nx).map(|i| ((i * 37) % 17) as f64 - 8.0).collect();
-            let wv: Vec<f64> = (0..nw).map(|i| ((i * 11) % 7) as f64 - 3.0).collect();
-            let bv: Vec<f64> = (0..ws[0]).map(|i| i as f64 * 0.5).collect();
-            let op = Conv {
-                window: WindowAttrs {
-                    auto_pad: auto_pad.map(String::from),
-                    strides: Some(strides),
-                    dilations: Some(dilations),
-                    ..Default::default()
-                },
-                group: Some(group),
-            };
-            let s = op.shape(&xs, &ws).unwrap();
-            let want = naive(&s, &xv, &wv, &bv);
-            let inputs = [
-                Some(Tensor::from_vec(xs.clone(), xv).unwrap()),
-                Some(Tensor::from_vec(ws.clone(), wv).unwrap()),
-                Some(Tensor::vec1(bv)),
-            ];
-            let y = eval1(&op, &inputs).unwrap();
-            assert_eq!(y.shape(), &s.out_shape[..]);
-            assert_eq!(y.as_slice::<f64>().unwrap(), &want[..], "x {xs:?} w {ws:?}");
-            let ty = infer(&op, &inputs, 1).unwrap();
-            assert_eq!(ty[0], ValueType::known(DType::F64, &s.out_shape));
-        }
-    }
-
     #[test]
     fn macs_and_bad_shapes() {
         let op = Conv {
@@ -440,6 +312,10 @@ mod tests {
         let s = op.shape(&[1, 4, 8, 8], &[6, 2, 3, 3]).unwrap();
         assert_eq!(s.macs(), 6 * 36 * 2 * 9);
         assert!(op.shape(&[1, 3, 8, 8], &[6, 2, 3, 3]).is_err());
+        assert!(op.shape(&[1, 4, 8, 8], &[6, 2, 0, 3]).is_err());
+        assert!(op
+            .shape(&[1, 4, 8, 8], &[6, usize::MAX / 2 + 1, 3, 3])
+            .is_err());
         assert!(op.shape(&[1, 4, 2, 2], &[6, 2, 3, 3]).is_err());
         assert!(op.shape(&[1, 4, 8], &[6, 2, 3, 3]).is_err());
         let x = t(&[1, 1, 3, 3], vec![0.; 9]);
@@ -449,6 +325,28 @@ mod tests {
             &[Some(x), Some(w), Some(t(&[2], vec![0.; 2]))]
         )
         .is_err());
+    }
+
+    #[test]
+    fn cost_reports_macs_and_params() {
+        let tt = |s: &[usize]| TensorType::known(DType::F32, s);
+        let (inputs, outputs) = (
+            [tt(&[2, 4, 8, 8]), tt(&[6, 2, 3, 3]), tt(&[6])],
+            [tt(&[2, 6, 6, 6])],
+        );
+        let ctx = CostCtx {
+            inputs: &inputs,
+            outputs: &outputs,
+            is_param: &[false, true, true],
+        };
+        let c = Conv {
+            window: WindowAttrs::default(),
+            group: Some(2),
+        }
+        .cost(&ctx);
+        // N * M * OH * OW * (C / group) * KH * KW
+        assert_eq!(c.macs, 2 * 6 * 36 * 2 * 9);
+        assert_eq!(c.params, 6 * 2 * 9 + 6);
     }
 
     /// ResNet-18's 3x3 64->64 layer at 56x56 (115M MACs); run with `--ignored` to time it.

@@ -14,8 +14,10 @@
 
 use crate::attr::AttrList;
 use crate::op::{Cost, CostCtx, EvalCtx, InferCtx, Inputs, Op};
-use crate::ops::linalg::common::{f32_to_float, float_to_f32, gemm_acc, transpose, Scalar};
-use crate::ops::nn::common::{AutoPad, Axis, WindowAttrs};
+use crate::ops::linalg::common::{
+    count_product, f32_to_float, float_to_f32, gemm_acc, transpose, Scalar,
+};
+use crate::ops::nn::common::{AutoPad, Axis, WindowAttrs, MAX_ATTR};
 use crate::ops::nn::im2col::col2im;
 use crate::registry::BuildCtx;
 use crate::{bail, Attribute, Result, TensorType, Value, ValueType};
@@ -68,10 +70,13 @@ impl ConvTranspose {
         let op = "ConvTranspose";
         let win = self.window.resolve(op, nd, Some(k), false)?;
         let opad: Vec<i64> = self.output_padding.clone().unwrap_or_else(|| vec![0; nd]);
-        if opad.len() != nd || opad.iter().any(|&p| !(0..1 << 30).contains(&p)) {
+        if opad.len() != nd || opad.iter().any(|&p| !(0..=MAX_ATTR).contains(&p)) {
             bail!("{op}: output_padding {opad:?} must hold {nd} non-negative values");
         }
         let oshape: Option<Vec<i64>> = match &self.output_shape {
+            Some(s) if s.iter().any(|&d| !(1..=1 << 40).contains(&d)) => {
+                bail!("{op}: output_shape {s:?} must hold positive sizes")
+            }
             Some(s) if s.len() == nd => Some(s.clone()),
             Some(s) if s.len() == nd + 2 => Some(s[2..].to_vec()),
             Some(s) => bail!("{op}: output_shape {s:?} must have {nd} spatial values"),
@@ -120,7 +125,9 @@ impl ConvTranspose {
         if w[0] != c || c % g != 0 {
             bail!("ConvTranspose: X {x:?} and W {w:?} do not fit group={g} (need W[0] = C, divisible by group)");
         }
-        let m = w[1] * g;
+        let Some(m) = w[1].checked_mul(g) else {
+            bail!("ConvTranspose: W {w:?} with group={g} has too many output channels");
+        };
         let axes = self.spatial(&x[2..], &w[2..])?;
         let mut out_shape = vec![n, m];
         out_shape.extend(axes.iter().map(|a| a.input));
@@ -201,7 +208,7 @@ impl Op for ConvTranspose {
             );
         }
         let m = match (&ws[1], self.group()) {
-            (Dim::Known(v), g) => Dim::Known(v * g),
+            (Dim::Known(v), g) => v.checked_mul(g).map_or(Dim::Unknown, Dim::Known),
             (d, 1) => d.clone(),
             _ => Dim::Unknown,
         };
@@ -270,8 +277,10 @@ impl Op for ConvTranspose {
             (Some(x), Some(w)) => self
                 .shape(&x, &w)
                 .map(|s| {
-                    let k: usize = s.axes.iter().map(|a| a.kernel).product();
-                    (x.iter().product::<usize>() * (s.m / s.group) * k) as u64
+                    let mut f = x.clone();
+                    f.push(s.m / s.group);
+                    f.extend(s.axes.iter().map(|a| a.kernel));
+                    count_product(&f)
                 })
                 .unwrap_or(0),
             _ => 0,

@@ -95,6 +95,9 @@ pub fn im2col<T: Copy + Default>(x: &[T], channels: usize, axes: &[Axis], cols: 
         let xr = &x[(row / taps) * plane + base..];
         seg[..lo].fill(T::default());
         seg[hi..].fill(T::default());
+        if hi == lo {
+            return;
+        }
         if last.stride == 1 {
             let start = (lo as i64 + off) as usize;
             seg[lo..hi].copy_from_slice(&xr[start..start + (hi - lo)]);
@@ -169,6 +172,16 @@ mod tests {
         let mut y = [0; 5];
         col2im(&[1; 9], 1, &axes, &mut y, |a, b| a + b);
         assert_eq!(y, [1, 2, 1, 2, 1]);
+    }
+
+    #[test]
+    fn padding_wider_than_the_input() {
+        // x = [5], kernel 3, pad 2: three windows each see x at a different tap; some taps see
+        // only padding for every output (empty valid range with a negative offset).
+        let axes = [axis(1, 3, 3, 1, 1, 2)];
+        let mut cols = [9; 9];
+        im2col(&[5], 1, &axes, &mut cols);
+        assert_eq!(cols, [0, 0, 5, 0, 5, 0, 5, 0, 0]);
     }
 
     #[test]
