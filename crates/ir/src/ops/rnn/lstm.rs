@@ -9,7 +9,9 @@
 //! `input_forget` (default 0). Inputs: `X`, `W`, `R`, optional `B`, `sequence_lens`,
 //! `initial_h`, `initial_c`, `P`. Outputs (optional): `Y`, `Y_h`, `Y_c`.
 
-use super::common::{dir_weights, export, matvec, rnn_cost, Act, RnnAttrs};
+use super::activation::Act;
+use super::common::{export, rnn_cost, RnnAttrs};
+use super::driver::{dir_weights, matvec};
 use crate::attr::{AttrList, Attribute};
 use crate::op::{Cost, CostCtx, EvalCtx, InferCtx, Inputs, Op};
 use crate::ops::quant::common::values_f64;

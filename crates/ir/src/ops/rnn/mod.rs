@@ -1,7 +1,9 @@
-//! Recurrent ops: RNN, GRU, LSTM, sharing attributes, layouts and the sequence driver in
-//! `common`.
+//! Recurrent ops: RNN, GRU, LSTM. They share attributes, inference and cost (`common`), the
+//! activation functions (`activation`) and the sequence driver (`driver`).
 
+pub mod activation;
 pub mod common;
+pub mod driver;
 pub mod gru;
 pub mod lstm;
 #[allow(clippy::module_inception)]

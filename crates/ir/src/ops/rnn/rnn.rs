@@ -7,7 +7,9 @@
 //! Outputs (all optional): `Y`, `Y_h`. Shapes in `common.rs`. Opset 1 had `output_sequence`;
 //! 14 added `layout`; 22 added bfloat16.
 
-use super::common::{dir_weights, export, matvec, rnn_cost, Act, RnnAttrs};
+use super::activation::Act;
+use super::common::{export, rnn_cost, RnnAttrs};
+use super::driver::{dir_weights, matvec};
 use crate::attr::{AttrList, Attribute};
 use crate::op::{Cost, CostCtx, EvalCtx, InferCtx, Inputs, Op};
 use crate::registry::BuildCtx;
