@@ -80,7 +80,11 @@ pub struct Unary {
 
 impl Unary {
     pub fn new(kind: UnaryKind) -> Self {
-        let name = TABLE.iter().find(|(_, k)| *k == kind).map(|(n, _)| *n).unwrap_or("?");
+        let name = TABLE
+            .iter()
+            .find(|(_, k)| *k == kind)
+            .map(|(n, _)| *n)
+            .unwrap_or("?");
         Unary { kind, name }
     }
 
@@ -185,7 +189,12 @@ pub fn erf(x: f64) -> f64 {
 
 fn map<T: Numeric + bytemuck::NoUninit>(t: &Tensor, kind: UnaryKind) -> Result<Tensor> {
     let x = t.as_slice::<T>()?;
-    Ok(Tensor::from_vec(t.shape().to_vec(), x.iter().map(|&v| T::from_f64(Unary::apply(kind, v.as_f64()))).collect())?)
+    Ok(Tensor::from_vec(
+        t.shape().to_vec(),
+        x.iter()
+            .map(|&v| T::from_f64(Unary::apply(kind, v.as_f64())))
+            .collect(),
+    )?)
 }
 
 fn map_f32(t: &Tensor, kind: UnaryKind) -> Result<Tensor> {
@@ -198,7 +207,10 @@ fn map_f32(t: &Tensor, kind: UnaryKind) -> Result<Tensor> {
         Tanh => x.iter().map(|&v| v.tanh()).collect(),
         Exp => x.iter().map(|&v| v.exp()).collect(),
         Sqrt => x.iter().map(|&v| v.sqrt()).collect(),
-        _ => x.iter().map(|&v| Unary::apply(kind, v as f64) as f32).collect(),
+        _ => x
+            .iter()
+            .map(|&v| Unary::apply(kind, v as f64) as f32)
+            .collect(),
     };
     Ok(Tensor::from_vec(t.shape().to_vec(), y)?)
 }
@@ -230,8 +242,10 @@ pub fn register(r: &mut Registry) {
     macro_rules! reg {
         ($($name:ident),*) => { $(r.register("", stringify!($name), |_| Ok(Box::new(Unary::new($name))));)* };
     }
-    reg!(Abs, Neg, Sign, Relu, Floor, Ceil, Round, Sqrt, Reciprocal, Exp, Log, Sin, Cos, Tan, Asin, Acos, Atan,
-         Sinh, Cosh, Asinh, Acosh, Atanh, Erf, Sigmoid, Tanh, Softsign, Softplus);
+    reg!(
+        Abs, Neg, Sign, Relu, Floor, Ceil, Round, Sqrt, Reciprocal, Exp, Log, Sin, Cos, Tan, Asin,
+        Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Erf, Sigmoid, Tanh, Softsign, Softplus
+    );
 }
 
 #[cfg(test)]
@@ -246,7 +260,11 @@ mod tests {
     #[test]
     fn erf_matches_reference_values() {
         // Reference values from scipy.special.erf.
-        for (x, want) in [(0.5, 0.5204998778130465), (1.0, 0.8427007929497149), (3.0, 0.9999779095030014)] {
+        for (x, want) in [
+            (0.5, 0.5204998778130465),
+            (1.0, 0.8427007929497149),
+            (3.0, 0.9999779095030014),
+        ] {
             assert!((erf(x) - want).abs() < 1e-14, "erf({x})");
             assert!((erf(-x) + want).abs() < 1e-14);
         }
