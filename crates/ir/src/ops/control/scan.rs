@@ -104,7 +104,23 @@ pub fn nth(v: &Option<Vec<i64>>, i: usize) -> i64 {
 
 impl Scan {
     pub fn num_states(&self) -> usize {
-        self.body.inputs.len() - self.num_scan_inputs
+        self.body.inputs.len().saturating_sub(self.num_scan_inputs)
+    }
+
+    /// The body's arity, re-checked because the struct may be built without `build`.
+    fn check(&self) -> Result<()> {
+        if self.num_scan_inputs == 0
+            || self.body.inputs.len() < self.num_scan_inputs
+            || self.body.outputs.len() < self.num_states()
+        {
+            bail!(
+                "Scan: body has {} inputs and {} outputs for {} scan inputs",
+                self.body.inputs.len(),
+                self.body.outputs.len(),
+                self.num_scan_inputs
+            );
+        }
+        Ok(())
     }
 
     pub fn num_scan_outputs(&self) -> usize {
@@ -118,6 +134,7 @@ impl Op for Scan {
     }
 
     fn infer(&self, ctx: &InferCtx) -> Result<Vec<ValueType>> {
+        self.check()?;
         if self.batched {
             return Ok(scan8::infer(self, ctx));
         }
@@ -163,6 +180,7 @@ impl Op for Scan {
     }
 
     fn eval(&self, ctx: &EvalCtx, inputs: &Inputs) -> Result<Vec<Value>> {
+        self.check()?;
         if self.batched {
             return scan8::eval(self, ctx, inputs);
         }
