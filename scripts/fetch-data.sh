@@ -25,7 +25,7 @@ if [ ! -d "$data/onnx-testdata/node" ]; then
   "$root/scripts/setup-python.sh"
   tmp="$data/onnx-testdata/node.tmp"
   rm -rf "$tmp"
-  "$root/.venv/bin/python" -m onnx.backend.test.cmd_tools generate-data -o "$tmp"
+  "$root/.venv/bin/python" "$root/scripts/gen_node_tests.py" "$tmp"
   mv "$tmp/node" "$data/onnx-testdata/node"
   rm -rf "$tmp"
 fi

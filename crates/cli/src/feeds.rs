@@ -44,6 +44,7 @@ pub fn concrete_shape(shape: &[Dim], dims: &HashMap<String, usize>) -> Vec<usize
 pub fn random_value(
     name: &str,
     ty: &ValueType,
+    shape: Option<&Vec<usize>>,
     dims: &HashMap<String, usize>,
     rng: &mut Rng,
 ) -> Result<Value> {
@@ -53,7 +54,10 @@ pub fn random_value(
     let dtype = tt
         .dtype
         .ok_or_else(|| anyhow!("input '{name}' has no declared element type"))?;
-    let shape = concrete_shape(tt.shape.as_deref().unwrap_or(&[]), dims);
+    let shape = match shape {
+        Some(s) => s.clone(),
+        None => concrete_shape(tt.shape.as_deref().unwrap_or(&[]), dims),
+    };
     let n = checked_numel(&shape).map_err(|e| anyhow!("input '{name}': {e}"))?;
     let vals: Vec<f64> = (0..n)
         .map(|_| match dtype {
@@ -74,6 +78,7 @@ pub fn build_feeds(
     random: bool,
     seed: u64,
     dims: &HashMap<String, usize>,
+    shapes: &HashMap<String, Vec<usize>>,
 ) -> Result<Vec<(String, Value)>> {
     let mut given: HashMap<String, Tensor> = HashMap::new();
     for s in specs {
@@ -105,7 +110,7 @@ pub fn build_feeds(
                 check_matches(&v.name, &v.ty, &t)?;
                 Value::Tensor(t)
             }
-            None if random => random_value(&v.name, &v.ty, dims, &mut rng)?,
+            None if random => random_value(&v.name, &v.ty, shapes.get(&v.name), dims, &mut rng)?,
             None => bail!(
                 "input '{}' ({}) was not given: pass -i {}=FILE.npy or --random",
                 v.name,
@@ -167,6 +172,26 @@ pub fn parse_dims(pairs: &[String]) -> Result<HashMap<String, usize>> {
                 v.parse()
                     .map_err(|_| anyhow!("--dim {k}: '{v}' is not a size"))?,
             ))
+        })
+        .collect()
+}
+
+/// Parses `--shape NAME=1x3x224x224` pairs.
+pub fn parse_shapes(pairs: &[String]) -> Result<HashMap<String, Vec<usize>>> {
+    pairs
+        .iter()
+        .map(|p| {
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--shape expects NAME=AxBxC, got '{p}'"))?;
+            let dims = v
+                .split('x')
+                .map(|d| {
+                    d.parse::<usize>()
+                        .map_err(|_| anyhow!("--shape {k}: '{d}' is not a size"))
+                })
+                .collect::<Result<_>>()?;
+            Ok((k.to_string(), dims))
         })
         .collect()
 }

@@ -1,6 +1,6 @@
 //! `edgeopt run MODEL -i name=x.npy ... -o out.npz`: run a model with the reference executor.
 
-use crate::feeds::{build_feeds, parse_dims};
+use crate::feeds::{build_feeds, parse_dims, parse_shapes};
 use crate::npy::write_npz;
 use crate::table::Table;
 use anyhow::{bail, Result};
@@ -28,6 +28,9 @@ pub struct Args {
     /// Size for a symbolic dim, NAME=SIZE (default 1). Repeatable.
     #[arg(long = "dim")]
     dims: Vec<String>,
+    /// Full shape of a random input, NAME=1x3x224x224. Repeatable.
+    #[arg(long = "shape")]
+    shapes: Vec<String>,
     /// Print JSON for scripts.
     #[arg(long)]
     json: bool,
@@ -51,7 +54,8 @@ fn stats(t: &edgeopt_tensor::Tensor) -> (f64, f64, f64) {
 pub fn run(a: Args) -> Result<()> {
     let model = super::load(&a.model)?;
     let dims = parse_dims(&a.dims)?;
-    let feeds = build_feeds(&model.graph, &a.inputs, a.random, a.seed, &dims)?;
+    let shapes = parse_shapes(&a.shapes)?;
+    let feeds = build_feeds(&model.graph, &a.inputs, a.random, a.seed, &dims, &shapes)?;
     let start = Instant::now();
     let outs = edgeopt_ir::exec::run_model(&model, feeds.into_iter().map(|(_, v)| v).collect())?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
