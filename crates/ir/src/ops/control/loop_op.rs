@@ -45,7 +45,20 @@ pub fn build(ctx: &mut BuildCtx) -> Result<Box<dyn Op>> {
 impl Loop {
     /// Number of loop-carried values.
     fn carried(&self) -> usize {
-        self.body.inputs.len() - 2
+        self.body.inputs.len().saturating_sub(2)
+    }
+
+    /// The body's arity, re-checked because the struct may be built without `build`.
+    fn check(&self) -> Result<usize> {
+        let n = self.carried();
+        if self.body.inputs.len() < 2 || self.body.outputs.len() < n + 1 {
+            bail!(
+                "Loop: body has {} inputs and {} outputs",
+                self.body.inputs.len(),
+                self.body.outputs.len()
+            );
+        }
+        Ok(n)
     }
 }
 
@@ -55,7 +68,7 @@ impl Op for Loop {
     }
 
     fn infer(&self, ctx: &InferCtx) -> Result<Vec<ValueType>> {
-        let n = self.carried();
+        let n = self.check()?;
         let mut ins = vec![
             ValueType::known(DType::I64, &[]),
             ValueType::known(DType::Bool, &[]),
@@ -90,7 +103,7 @@ impl Op for Loop {
     }
 
     fn eval(&self, ctx: &EvalCtx, inputs: &Inputs) -> Result<Vec<Value>> {
-        let n = self.carried();
+        let n = self.check()?;
         let max = inputs
             .opt_tensor(0)?
             .map(|m| scalar_i64(m, "Loop: M"))

@@ -5,6 +5,7 @@ pub mod if_op;
 pub mod loop_op;
 pub mod scan;
 mod scan8;
+mod scan_run;
 
 use crate::registry::Registry;
 

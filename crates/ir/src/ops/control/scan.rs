@@ -15,7 +15,7 @@
 use crate::op::{EvalCtx, InferCtx, Inputs, Op};
 use crate::ops::control::common::body_output_types;
 use crate::ops::control::scan8;
-use crate::ops::sequence::common::{norm_axis, slice_axis, squeeze, stack};
+use crate::ops::sequence::common::norm_axis;
 use crate::registry::BuildCtx;
 use crate::{bail, AttrList, Attribute, Graph, Result, TensorType, Value, ValueType};
 use edgeopt_tensor::{Dim, Tensor};
@@ -104,73 +104,27 @@ pub fn nth(v: &Option<Vec<i64>>, i: usize) -> i64 {
 
 impl Scan {
     pub fn num_states(&self) -> usize {
-        self.body.inputs.len() - self.num_scan_inputs
+        self.body.inputs.len().saturating_sub(self.num_scan_inputs)
+    }
+
+    /// The body's arity, re-checked because the struct may be built without `build`.
+    fn check(&self) -> Result<()> {
+        if self.num_scan_inputs == 0
+            || self.body.inputs.len() < self.num_scan_inputs
+            || self.body.outputs.len() < self.num_states()
+        {
+            bail!(
+                "Scan: body has {} inputs and {} outputs for {} scan inputs",
+                self.body.inputs.len(),
+                self.body.outputs.len(),
+                self.num_scan_inputs
+            );
+        }
+        Ok(())
     }
 
     pub fn num_scan_outputs(&self) -> usize {
         self.body.outputs.len().saturating_sub(self.num_states())
-    }
-
-    /// Runs the loop for one set of states and scan inputs (one batch row in the opset 8 form),
-    /// over the first `len` steps. Returns the final states and, per scan output, the
-    /// per-iteration tensors in iteration order.
-    pub fn run_rows(
-        &self,
-        ctx: &EvalCtx,
-        mut states: Vec<Value>,
-        scans: &[&Tensor],
-        axes: &[usize],
-        len: usize,
-    ) -> Result<(Vec<Value>, Vec<Vec<Tensor>>)> {
-        let n = self.num_states();
-        let mut outs: Vec<Vec<Tensor>> = vec![Vec::with_capacity(len); self.num_scan_outputs()];
-        for t in 0..len {
-            let mut args = std::mem::take(&mut states);
-            for (j, x) in scans.iter().enumerate() {
-                let at = if nth(&self.input_directions, j) == 1 {
-                    len - 1 - t
-                } else {
-                    t
-                };
-                args.push(Value::Tensor(squeeze(
-                    &slice_axis(x, axes[j], at, 1)?,
-                    axes[j],
-                )?));
-            }
-            let mut res = self.run_body(ctx, args)?.into_iter();
-            states = res.by_ref().take(n).collect();
-            for (slot, v) in outs.iter_mut().zip(res) {
-                match v {
-                    Value::Tensor(t) => slot.push(t),
-                    v => bail!("Scan: scan outputs must be tensors, got a {}", v.kind()),
-                }
-            }
-        }
-        Ok((states, outs))
-    }
-
-    fn run_body(&self, ctx: &EvalCtx, args: Vec<Value>) -> Result<Vec<Value>> {
-        let res = ctx.run_subgraph(&self.body, args)?;
-        if res.len() != self.body.outputs.len() {
-            bail!(
-                "Scan: the body produced {} outputs, expected {}",
-                res.len(),
-                self.body.outputs.len()
-            );
-        }
-        Ok(res)
-    }
-
-    /// Stacks the per-iteration tensors of scan output `k` (opset 9+ layout).
-    fn stack_output(&self, k: usize, mut ts: Vec<Tensor>) -> Result<Tensor> {
-        if nth(&self.output_directions, k) == 1 {
-            ts.reverse();
-        }
-        let Some(first) = ts.first() else {
-            bail!("Scan: zero iterations leave the shape of scan output {k} undefined");
-        };
-        let axis = norm_axis(nth(&self.output_axes, k), first.rank() + 1, "Scan output")?;
-        stack(&ts, axis)
     }
 }
 
@@ -180,6 +134,7 @@ impl Op for Scan {
     }
 
     fn infer(&self, ctx: &InferCtx) -> Result<Vec<ValueType>> {
+        self.check()?;
         if self.batched {
             return Ok(scan8::infer(self, ctx));
         }
@@ -225,6 +180,7 @@ impl Op for Scan {
     }
 
     fn eval(&self, ctx: &EvalCtx, inputs: &Inputs) -> Result<Vec<Value>> {
+        self.check()?;
         if self.batched {
             return scan8::eval(self, ctx, inputs);
         }
@@ -252,6 +208,18 @@ impl Op for Scan {
                 scans[j].shape(),
                 axes[j]
             );
+        }
+        if len == 0 && self.num_scan_outputs() > 0 {
+            let slices = scans.iter().zip(&axes).map(|(x, &a)| {
+                let mut s = x.shape().to_vec();
+                s.remove(a);
+                ValueType::known(x.dtype(), &s)
+            });
+            let empty = self.empty_outputs(ctx, &states, slices.collect())?;
+            return Ok(states
+                .into_iter()
+                .chain(empty.into_iter().map(Value::Tensor))
+                .collect());
         }
         let (mut res, outs) = self.run_rows(ctx, states, &scans, &axes, len)?;
         for (k, ts) in outs.into_iter().enumerate() {
@@ -355,6 +323,21 @@ pub(crate) mod tests {
             (z.shape(), f32s(z)),
             (&[3usize, 2][..], vec![1., 3., 3., 7., 5., 11.])
         );
+    }
+
+    #[test]
+    fn zero_steps_give_empty_scan_outputs() {
+        let init = Tensor::vec1(vec![1f32, 2.]);
+        let x = Tensor::from_vec(vec![0, 2], Vec::<f32>::new()).unwrap();
+        let out = eval_values(
+            &op(0, 0, 1, 0),
+            vec![Some(init.into()), Some(x.into())],
+            2,
+            11,
+        )
+        .unwrap();
+        assert_eq!(f32s(tensor(&out[0])), vec![1., 2.]);
+        assert_eq!(tensor(&out[1]).shape(), &[2, 0]);
     }
 
     #[test]
