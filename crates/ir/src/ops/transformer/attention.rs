@@ -18,7 +18,7 @@
 //! entirely `-inf` yields zeros in Y and in the mode-3 output. Arithmetic follows
 //! onnx/reference/ops/op_attention.py, rounding intermediates to the input precision.
 
-use super::attention_bias::{build_bias, BiasSpec};
+use super::attention_bias::{Bias, BiasSpec};
 use super::attention_kernel::{attend, concat_seq};
 use super::common::{as_4d, dim_add, dim_div, dim_mul, float_dtype_attr, pack_heads, rounder};
 use crate::attr::{AttrList, Attribute};
@@ -322,7 +322,7 @@ impl Attention {
             past_len,
             nonpad,
         };
-        let bias = build_bias(&spec, b, hq, lq, total)?;
+        let bias = Bias::new(&spec, b, hq, lq, total)?;
         let (y, qk_out) = attend(self, &q, &k, &v, &bias, [b, hq, lq, dk, hkv, total, dv], t1)?;
         let y_shape = if q_t.rank() == 3 {
             vec![b, lq, hq * dv]

@@ -3,6 +3,7 @@
 //! input precision where onnx/reference/ops/op_attention.py materializes them.
 
 use super::attention::Attention;
+use super::attention_bias::Bias;
 use super::common::{rounder, softmax_row};
 use crate::Result;
 use edgeopt_tensor::shape::checked_numel;
@@ -33,7 +34,7 @@ pub fn attend(
     q: &[f64],
     k: &[f64],
     v: &[f64],
-    bias: &[f64],
+    bias: &Bias,
     d: [usize; 7],
     t1: DType,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
@@ -54,14 +55,14 @@ pub fn attend(
     let softcap = op.softcap as f64;
     let mut y = vec![0.0; checked_numel(&[b, hq, lq, dv])?];
     let mut qk_out = vec![0.0; checked_numel(&[b, hq, lq, total])?];
-    let mut row = vec![0.0; total];
+    let (mut row, mut brow) = (vec![0.0; total], vec![0.0; total]);
     for bb in 0..b {
         for h in 0..hq {
             let kvh = bb * hkv + h / group;
             for i in 0..lq {
                 let qrow = &qs[((bb * hq + h) * lq + i) * dk..][..dk];
                 let ri = ((bb * hq + h) * lq + i) * total;
-                let brow = &bias[ri..ri + total];
+                bias.row(bb, h, i, &mut brow);
                 for (j, s) in row.iter_mut().enumerate() {
                     let krow = &ks[(kvh * total + j) * dk..][..dk];
                     let raw = r1(qrow.iter().zip(krow).map(|(a, c)| a * c).sum::<f64>());
