@@ -12,6 +12,8 @@
 mod error;
 mod export;
 mod import;
+mod op_versions;
+mod opset;
 mod tensor;
 mod types;
 
@@ -21,8 +23,9 @@ pub mod proto {
 }
 
 pub use error::{OnnxError, Result};
-pub use export::{encode_model, save_model, SaveOptions};
+pub use export::{encode_model, save_model, write_atomic, SaveOptions};
 pub use import::{decode_model, import_model, load_model, load_model_bytes, LoadOptions};
+pub use opset::{definition_at, opset_change_conflicts};
 pub use tensor::{tensor_from_proto, tensor_to_proto};
 pub use types::{type_from_proto, type_to_proto};
 
