@@ -18,7 +18,7 @@
 //! entirely `-inf` yields zeros in Y and in the mode-3 output. Arithmetic follows
 //! onnx/reference/ops/op_attention.py, rounding intermediates to the input precision.
 
-use super::attention_bias::{build_bias, BiasSpec};
+use super::attention_bias::{Bias, BiasSpec};
 use super::attention_kernel::{attend, concat_seq};
 use super::common::{as_4d, dim_add, dim_div, dim_mul, float_dtype_attr, pack_heads, rounder};
 use crate::attr::{AttrList, Attribute};
@@ -177,10 +177,9 @@ impl Op for Attention {
     }
 
     fn eval(&self, ctx: &EvalCtx, inputs: &Inputs) -> Result<Vec<Value>> {
-        let outs = self.run(inputs)?;
-        Ok(outs
+        Ok(self
+            .run(inputs, ctx.num_outputs.max(1))?
             .into_iter()
-            .take(ctx.num_outputs.max(1))
             .map(Value::Tensor)
             .collect())
     }
@@ -239,8 +238,8 @@ impl Op for Attention {
 }
 
 impl Attention {
-    /// All four outputs: Y, present_key, present_value, qk_matmul_output.
-    fn run(&self, inputs: &Inputs) -> Result<Vec<Tensor>> {
+    /// The first `n_out` of Y, present_key, present_value, qk_matmul_output.
+    fn run(&self, inputs: &Inputs, n_out: usize) -> Result<Vec<Tensor>> {
         let (q_t, k_t, v_t) = (inputs.tensor(0)?, inputs.tensor(1)?, inputs.tensor(2)?);
         let (mask, past_k, past_v) = (
             inputs.opt_tensor(3)?,
@@ -322,8 +321,9 @@ impl Attention {
             past_len,
             nonpad,
         };
-        let bias = build_bias(&spec, b, hq, lq, total)?;
-        let (y, qk_out) = attend(self, &q, &k, &v, &bias, [b, hq, lq, dk, hkv, total, dv], t1)?;
+        let bias = Bias::new(&spec, b, hq, lq, total)?;
+        let dims = [b, hq, lq, dk, hkv, total, dv];
+        let (y, qk_out) = attend(self, (&q, &k, &v), &bias, dims, t1, n_out > 3)?;
         let y_shape = if q_t.rank() == 3 {
             vec![b, lq, hq * dv]
         } else {
@@ -334,12 +334,16 @@ impl Attention {
         } else {
             y
         };
-        Ok(vec![
-            Tensor::from_f64s(t1, y_shape, &y)?,
-            Tensor::from_f64s(k_t.dtype(), vec![b, hkv, total, dk], &k)?,
-            Tensor::from_f64s(v_t.dtype(), vec![b, hkv, total, dv], &v)?,
-            Tensor::from_f64s(t1, vec![b, hq, lq, total], &qk_out)?,
-        ])
+        let mut outs = vec![Tensor::from_f64s(t1, y_shape, &y)?];
+        if n_out > 1 {
+            outs.push(Tensor::from_f64s(k_t.dtype(), vec![b, hkv, total, dk], &k)?);
+            outs.push(Tensor::from_f64s(v_t.dtype(), vec![b, hkv, total, dv], &v)?);
+        }
+        if let Some(qk) = qk_out {
+            outs.push(Tensor::from_f64s(t1, vec![b, hq, lq, total], &qk)?);
+        }
+        outs.truncate(n_out);
+        Ok(outs)
     }
 }
 

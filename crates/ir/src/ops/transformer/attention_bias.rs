@@ -8,7 +8,7 @@
 //! cache) or 0.
 
 use crate::{bail, Result};
-use edgeopt_tensor::shape::{checked_numel, strides};
+use edgeopt_tensor::shape::strides;
 use edgeopt_tensor::{DType, Tensor};
 
 /// What the bias is built from.
@@ -67,67 +67,67 @@ fn read_mask(m: &Tensor, target: [usize; 4]) -> Result<Mask> {
     })
 }
 
-/// Dense bias over `(b, hq, lq, total)`.
-pub fn build_bias(
-    spec: &BiasSpec,
-    b: usize,
-    hq: usize,
+/// The bias, produced one query row at a time so that long sequences never materialize the
+/// whole `(b, hq, lq, total)` array.
+pub struct Bias<'a> {
+    spec: &'a BiasSpec<'a>,
+    mask: Option<Mask>,
     lq: usize,
-    total: usize,
-) -> Result<Vec<f64>> {
-    let n = checked_numel(&[b, hq, lq, total])?;
-    let mask = spec
-        .mask
-        .map(|m| read_mask(m, [b, hq, lq, total]))
-        .transpose()?;
-    if let Some(np) = &spec.nonpad {
-        if np.len() != b {
-            bail!(
-                "Attention: nonpad_kv_seqlen has {} entries, expected one per batch ({b})",
-                np.len()
-            );
+}
+
+impl<'a> Bias<'a> {
+    /// Validates the mask and `nonpad_kv_seqlen` against `(b, hq, lq, total)`.
+    pub fn new(
+        spec: &'a BiasSpec<'a>,
+        b: usize,
+        hq: usize,
+        lq: usize,
+        total: usize,
+    ) -> Result<Self> {
+        let mask = spec
+            .mask
+            .map(|m| read_mask(m, [b, hq, lq, total]))
+            .transpose()?;
+        if let Some(np) = &spec.nonpad {
+            if np.len() != b {
+                bail!(
+                    "Attention: nonpad_kv_seqlen has {} entries, expected one per batch ({b})",
+                    np.len()
+                );
+            }
         }
+        Ok(Bias { spec, mask, lq })
     }
-    let offset = |bb: usize| -> i64 {
-        match (spec.past_len, &spec.nonpad) {
+
+    /// Fills `out` (one entry per key) with the bias of query `i` of head `h` in batch `bb`.
+    pub fn row(&self, bb: usize, h: usize, i: usize, out: &mut [f64]) {
+        let spec = self.spec;
+        let off = match (spec.past_len, &spec.nonpad) {
             (Some(p), _) => p as i64,
-            (None, Some(np)) => np[bb] - lq as i64,
+            (None, Some(np)) => np[bb] - self.lq as i64,
             (None, None) => 0,
-        }
-    };
-    let windowed = spec.left >= 0 || spec.right >= 0;
-    let mut out = Vec::with_capacity(n);
-    for bb in 0..b {
-        let off = offset(bb);
-        for h in 0..hq {
-            for i in 0..lq {
-                for j in 0..total {
-                    let mut v = 0.0;
-                    if let Some(m) = &mask {
-                        v += if j < m.keys {
-                            m.vals[bb * m.strides[0]
-                                + h * m.strides[1]
-                                + i * m.strides[2]
-                                + j * m.strides[3]]
-                        } else {
-                            f64::NEG_INFINITY
-                        };
-                    }
-                    let diff = i as i64 + off - j as i64;
-                    let causal_ok = !spec.is_causal || diff >= 0;
-                    let window_ok = !windowed
-                        || ((spec.left < 0 || diff <= spec.left)
-                            && (spec.right < 0 || -diff <= spec.right));
-                    let pad_ok = spec.nonpad.as_ref().is_none_or(|np| (j as i64) < np[bb]);
-                    if !(causal_ok && window_ok && pad_ok) {
-                        v += f64::NEG_INFINITY;
-                    }
-                    out.push(v);
+        };
+        let windowed = spec.left >= 0 || spec.right >= 0;
+        for (j, v) in out.iter_mut().enumerate() {
+            *v = match &self.mask {
+                Some(m) if j < m.keys => {
+                    m.vals
+                        [bb * m.strides[0] + h * m.strides[1] + i * m.strides[2] + j * m.strides[3]]
                 }
+                Some(_) => f64::NEG_INFINITY,
+                None => 0.0,
+            };
+            let diff = i as i64 + off - j as i64;
+            let causal_ok = !spec.is_causal || diff >= 0;
+            let window_ok = !windowed
+                || ((spec.left < 0 || diff <= spec.left)
+                    && (spec.right < 0 || -diff <= spec.right));
+            let pad_ok = spec.nonpad.as_ref().is_none_or(|np| (j as i64) < np[bb]);
+            if !(causal_ok && window_ok && pad_ok) {
+                *v += f64::NEG_INFINITY;
             }
         }
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -135,6 +135,21 @@ mod tests {
     use super::*;
 
     const NI: f64 = f64::NEG_INFINITY;
+
+    fn build_bias(
+        spec: &BiasSpec,
+        b: usize,
+        hq: usize,
+        lq: usize,
+        total: usize,
+    ) -> Result<Vec<f64>> {
+        let bias = Bias::new(spec, b, hq, lq, total)?;
+        let mut out = vec![0.0; b * hq * lq * total];
+        for (r, row) in out.chunks_mut(total).enumerate() {
+            bias.row(r / (hq * lq), (r / lq) % hq, r % lq, row);
+        }
+        Ok(out)
+    }
 
     fn spec(mask: Option<&Tensor>) -> BiasSpec<'_> {
         BiasSpec {

@@ -3,6 +3,7 @@
 //! input precision where onnx/reference/ops/op_attention.py materializes them.
 
 use super::attention::Attention;
+use super::attention_bias::Bias;
 use super::common::{rounder, softmax_row};
 use crate::Result;
 use edgeopt_tensor::shape::checked_numel;
@@ -27,16 +28,15 @@ pub fn concat_seq(
 }
 
 /// Scores, softmax and the weighted sum of values; returns Y `(b, hq, lq, dv)` and the
-/// selected `qk_matmul_output`.
+/// selected `qk_matmul_output` when `want_qk`.
 pub fn attend(
     op: &Attention,
-    q: &[f64],
-    k: &[f64],
-    v: &[f64],
-    bias: &[f64],
+    (q, k, v): (&[f64], &[f64], &[f64]),
+    bias: &Bias,
     d: [usize; 7],
     t1: DType,
-) -> Result<(Vec<f64>, Vec<f64>)> {
+    want_qk: bool,
+) -> Result<(Vec<f64>, Option<Vec<f64>>)> {
     let [b, hq, lq, dk, hkv, total, dv] = d;
     let (r1, bf16_input) = (rounder("Attention", t1)?, t1 == DType::BF16);
     let (rp, stepwise) = match op.softmax_precision {
@@ -53,15 +53,19 @@ pub fn attend(
     let group = hq / hkv;
     let softcap = op.softcap as f64;
     let mut y = vec![0.0; checked_numel(&[b, hq, lq, dv])?];
-    let mut qk_out = vec![0.0; checked_numel(&[b, hq, lq, total])?];
-    let mut row = vec![0.0; total];
+    let mut qk_out = if want_qk {
+        Some(vec![0.0; checked_numel(&[b, hq, lq, total])?])
+    } else {
+        None
+    };
+    let (mut row, mut brow) = (vec![0.0; total], vec![0.0; total]);
     for bb in 0..b {
         for h in 0..hq {
             let kvh = bb * hkv + h / group;
             for i in 0..lq {
                 let qrow = &qs[((bb * hq + h) * lq + i) * dk..][..dk];
                 let ri = ((bb * hq + h) * lq + i) * total;
-                let brow = &bias[ri..ri + total];
+                bias.row(bb, h, i, &mut brow);
                 for (j, s) in row.iter_mut().enumerate() {
                     let krow = &ks[(kvh * total + j) * dk..][..dk];
                     let raw = r1(qrow.iter().zip(krow).map(|(a, c)| a * c).sum::<f64>());
@@ -71,11 +75,13 @@ pub fn attend(
                         raw
                     };
                     *s = r1(capped + brow[j]);
-                    qk_out[ri + j] = match op.qk_matmul_output_mode {
-                        0 => raw,
-                        1 => capped,
-                        _ => *s,
-                    };
+                    if let Some(qk) = qk_out.as_mut() {
+                        qk[ri + j] = match op.qk_matmul_output_mode {
+                            0 => raw,
+                            1 => capped,
+                            _ => *s,
+                        };
+                    }
                 }
                 row.iter_mut().for_each(|s| *s = rp(*s));
                 softmax_row(&mut row, rp, stepwise);
@@ -83,8 +89,8 @@ pub fn attend(
                     row.fill(0.0);
                 }
                 row.iter_mut().for_each(|p| *p = r1(*p));
-                if op.qk_matmul_output_mode == 3 {
-                    qk_out[ri..ri + total].copy_from_slice(&row);
+                if let Some(qk) = qk_out.as_mut().filter(|_| op.qk_matmul_output_mode == 3) {
+                    qk[ri..ri + total].copy_from_slice(&row);
                 }
                 let yi = ((bb * hq + h) * lq + i) * dv;
                 for (c, out) in y[yi..yi + dv].iter_mut().enumerate() {
