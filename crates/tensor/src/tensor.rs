@@ -132,7 +132,7 @@ impl Tensor {
                 return Err(TensorError::BadBool(b));
             }
         }
-        let bytes = if (bytes.as_ptr() as usize) % size == 0 {
+        let bytes = if (bytes.as_ptr() as usize).is_multiple_of(size) {
             bytes
         } else {
             aligned_copy(&bytes, size)
