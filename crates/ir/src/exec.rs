@@ -21,6 +21,11 @@ impl<'a> Scope<'a> {
         }
     }
 
+    /// The graph this scope runs.
+    pub fn graph(&self) -> &'a Graph {
+        self.graph
+    }
+
     /// The value named `name` here or in an enclosing scope.
     pub fn lookup(&self, name: &str) -> Option<Value> {
         if let Some(id) = self.graph.find(name) {
