@@ -126,6 +126,48 @@ mod tests {
     use crate::ops::testing::{eval1, infer};
 
     #[test]
+    fn attributes_round_trip() {
+        use crate::attr::Attrs;
+        let rebuild = |attrs: Vec<(String, Attribute)>| {
+            let mut a = Attrs::new(attrs.into_iter().collect());
+            let op = build(&mut BuildCtx {
+                opset: 10,
+                attrs: &mut a,
+                num_inputs: 2,
+                num_outputs: 1,
+            })
+            .unwrap();
+            assert!(a.leftover().is_empty());
+            op
+        };
+        let given = vec![
+            (
+                "auto_pad".to_string(),
+                Attribute::String(b"SAME_LOWER".to_vec()),
+            ),
+            ("group".to_string(), Attribute::Int(2)),
+            ("strides".to_string(), Attribute::Ints(vec![2, 2])),
+            ("dilations".to_string(), Attribute::Ints(vec![1, 2])),
+        ];
+        let op = rebuild(given);
+        let again = rebuild(op.attributes());
+        assert_eq!(
+            format!("{:?}", op.attributes()),
+            format!("{:?}", again.attributes())
+        );
+        assert_eq!(op.attributes().len(), 4);
+        let bad = vec![("group".to_string(), Attribute::Int(0))];
+        let mut a = Attrs::new(bad.into_iter().collect());
+        assert!(build(&mut BuildCtx {
+            opset: 10,
+            attrs: &mut a,
+            num_inputs: 2,
+            num_outputs: 1
+        })
+        .is_err());
+    }
+
+    #[test]
     fn reference_without_padding() {
         // test_convinteger_without_padding: x = 2..=10 as 3x3 minus 1, 2x2 ones kernel.
         let x = Tensor::from_vec(vec![1, 1, 3, 3], (2u8..=10).collect()).unwrap();

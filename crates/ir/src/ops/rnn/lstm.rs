@@ -123,6 +123,45 @@ mod tests {
     }
 
     #[test]
+    fn attributes_round_trip() {
+        use crate::attr::Attrs;
+        let given = vec![
+            (
+                "activations",
+                Attribute::Strings(vec![
+                    b"HardSigmoid".to_vec(),
+                    b"Tanh".to_vec(),
+                    b"Tanh".to_vec(),
+                ]),
+            ),
+            ("activation_alpha", Attribute::Floats(vec![0.3])),
+            ("clip", Attribute::Float(2.0)),
+            ("direction", Attribute::String(b"reverse".to_vec())),
+            ("hidden_size", Attribute::Int(4)),
+            ("input_forget", Attribute::Int(1)),
+        ];
+        let rebuild = |attrs: Vec<(String, Attribute)>| {
+            let mut a = Attrs::new(attrs.into_iter().collect());
+            let op = build(&mut BuildCtx {
+                opset: 22,
+                attrs: &mut a,
+                num_inputs: 3,
+                num_outputs: 1,
+            })
+            .unwrap();
+            assert!(a.leftover().is_empty());
+            op
+        };
+        let op = rebuild(given.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        let again = rebuild(op.attributes());
+        assert_eq!(
+            format!("{:?}", op.attributes()),
+            format!("{:?}", again.attributes())
+        );
+        assert_eq!(op.attributes().len(), 6);
+    }
+
+    #[test]
     fn one_step_with_peepholes() {
         // hidden 1, input 1, W = R = 0.5 for every gate, x = 2, h0 = 0, c0 = 1, P = [0.1, 0.2, 0.3].
         let x = Tensor::from_vec(vec![1, 1, 1], vec![2f32]).unwrap();
