@@ -48,7 +48,10 @@ pub struct Attrs {
 }
 
 fn wrong(name: &str, want: &str, got: &Attribute) -> IrError {
-    IrError::Op(format!("attribute '{name}' should be {want}, found {}", got.kind()))
+    IrError::Op(format!(
+        "attribute '{name}' should be {want}, found {}",
+        got.kind()
+    ))
 }
 
 impl Attrs {
@@ -86,7 +89,8 @@ impl Attrs {
     }
 
     pub fn req_int(&mut self, name: &str) -> Result<i64> {
-        self.int(name)?.ok_or_else(|| IrError::Op(format!("required attribute '{name}' is missing")))
+        self.int(name)?
+            .ok_or_else(|| IrError::Op(format!("required attribute '{name}' is missing")))
     }
 
     pub fn float(&mut self, name: &str) -> Result<Option<f32>> {
@@ -135,9 +139,11 @@ impl Attrs {
     pub fn strings(&mut self, name: &str) -> Result<Option<Vec<String>>> {
         match self.take(name) {
             None => Ok(None),
-            Some(Attribute::Strings(v)) => {
-                Ok(Some(v.into_iter().map(|s| String::from_utf8_lossy(&s).into_owned()).collect()))
-            }
+            Some(Attribute::Strings(v)) => Ok(Some(
+                v.into_iter()
+                    .map(|s| String::from_utf8_lossy(&s).into_owned())
+                    .collect(),
+            )),
             Some(a) => Err(wrong(name, "strings", &a)),
         }
     }
@@ -159,7 +165,8 @@ impl Attrs {
     }
 
     pub fn req_graph(&mut self, name: &str) -> Result<Graph> {
-        self.graph(name)?.ok_or_else(|| IrError::Op(format!("required graph attribute '{name}' is missing")))
+        self.graph(name)?
+            .ok_or_else(|| IrError::Op(format!("required graph attribute '{name}' is missing")))
     }
 }
 
@@ -177,7 +184,8 @@ impl AttrList {
         self
     }
     pub fn string(mut self, name: &str, v: &str) -> Self {
-        self.0.push((name.into(), Attribute::String(v.as_bytes().to_vec())));
+        self.0
+            .push((name.into(), Attribute::String(v.as_bytes().to_vec())));
         self
     }
     pub fn ints(mut self, name: &str, v: &[i64]) -> Self {
@@ -189,7 +197,10 @@ impl AttrList {
         self
     }
     pub fn strings(mut self, name: &str, v: &[String]) -> Self {
-        self.0.push((name.into(), Attribute::Strings(v.iter().map(|s| s.as_bytes().to_vec()).collect())));
+        self.0.push((
+            name.into(),
+            Attribute::Strings(v.iter().map(|s| s.as_bytes().to_vec()).collect()),
+        ));
         self
     }
     pub fn tensor(mut self, name: &str, v: &Tensor) -> Self {
@@ -197,7 +208,8 @@ impl AttrList {
         self
     }
     pub fn graph(mut self, name: &str, g: &Graph) -> Self {
-        self.0.push((name.into(), Attribute::Graph(Box::new(g.clone()))));
+        self.0
+            .push((name.into(), Attribute::Graph(Box::new(g.clone()))));
         self
     }
     pub fn opt_int(self, name: &str, v: Option<i64>) -> Self {

@@ -14,7 +14,11 @@ pub struct Scope<'a> {
 impl<'a> Scope<'a> {
     /// A scope with no parent over `values` of `graph`.
     pub fn root(graph: &'a Graph, values: &'a [Option<Value>]) -> Self {
-        Scope { parent: None, graph, values }
+        Scope {
+            parent: None,
+            graph,
+            values,
+        }
     }
 
     /// The value named `name` here or in an enclosing scope.
@@ -30,7 +34,12 @@ impl<'a> Scope<'a> {
 
 /// Graph inputs the caller must feed: declared inputs that have no initializer.
 pub fn feed_inputs(graph: &Graph) -> Vec<ValueId> {
-    graph.inputs.iter().copied().filter(|v| !graph.initializers.contains_key(v)).collect()
+    graph
+        .inputs
+        .iter()
+        .copied()
+        .filter(|v| !graph.initializers.contains_key(v))
+        .collect()
 }
 
 /// Runs the model's main graph. `inputs` are positional over [`feed_inputs`].
@@ -40,14 +49,26 @@ pub fn run_model(model: &Model, inputs: Vec<Value>) -> Result<Vec<Value>> {
 
 /// Runs `graph` with `inputs` (positional over its feed inputs, or over all declared inputs for
 /// subgraphs) in an optional enclosing scope.
-pub fn run_scoped(graph: &Graph, inputs: Vec<Value>, parent: Option<&Scope>, opset: i64) -> Result<Vec<Value>> {
+pub fn run_scoped(
+    graph: &Graph,
+    inputs: Vec<Value>,
+    parent: Option<&Scope>,
+    opset: i64,
+) -> Result<Vec<Value>> {
     let mut values: Vec<Option<Value>> = vec![None; graph.values.len()];
     for (id, t) in &graph.initializers {
         values[id.0 as usize] = Some(Value::Tensor(t.clone()));
     }
-    let feeds = if inputs.len() == graph.inputs.len() { graph.inputs.clone() } else { feed_inputs(graph) };
+    let feeds = if inputs.len() == graph.inputs.len() {
+        graph.inputs.clone()
+    } else {
+        feed_inputs(graph)
+    };
     if inputs.len() != feeds.len() {
-        let names: Vec<&str> = feeds.iter().map(|v| graph.value(*v).name.as_str()).collect();
+        let names: Vec<&str> = feeds
+            .iter()
+            .map(|v| graph.value(*v).name.as_str())
+            .collect();
         return Err(IrError::Graph(format!(
             "graph '{}' takes {} inputs ({}), {} given",
             graph.name,
@@ -63,7 +84,10 @@ pub fn run_scoped(graph: &Graph, inputs: Vec<Value>, parent: Option<&Scope>, ops
         for c in &graph.captures {
             let name = &graph.value(*c).name;
             let v = p.lookup(name).ok_or_else(|| {
-                IrError::Graph(format!("subgraph '{}' reads '{name}', which no enclosing graph defines", graph.name))
+                IrError::Graph(format!(
+                    "subgraph '{}' reads '{name}', which no enclosing graph defines",
+                    graph.name
+                ))
             })?;
             values[c.0 as usize] = Some(v);
         }
@@ -74,20 +98,37 @@ pub fn run_scoped(graph: &Graph, inputs: Vec<Value>, parent: Option<&Scope>, ops
             .inputs
             .iter()
             .map(|v| match v {
-                Some(v) => values[v.0 as usize].clone().ok_or_else(|| {
-                    IrError::Graph(format!("node '{}' reads '{}' before it is computed", node.name, graph.value(*v).name))
-                }).map(Some),
+                Some(v) => values[v.0 as usize]
+                    .clone()
+                    .ok_or_else(|| {
+                        IrError::Graph(format!(
+                            "node '{}' reads '{}' before it is computed",
+                            node.name,
+                            graph.value(*v).name
+                        ))
+                    })
+                    .map(Some),
                 None => Ok(None),
             })
             .collect::<Result<_>>()?;
         let outs = {
-            let scope = Scope { parent, graph, values: &values };
-            let ctx = EvalCtx { opset, num_outputs: node.outputs.len(), scope: &scope };
-            node.op.eval(&ctx, &Inputs { values: &args }).map_err(|e| IrError::Node {
-                node: node.name.clone(),
-                op_type: node.op_type().to_string(),
-                source: Box::new(e),
-            })?
+            let scope = Scope {
+                parent,
+                graph,
+                values: &values,
+            };
+            let ctx = EvalCtx {
+                opset,
+                num_outputs: node.outputs.len(),
+                scope: &scope,
+            };
+            node.op
+                .eval(&ctx, &Inputs { values: &args })
+                .map_err(|e| IrError::Node {
+                    node: node.name.clone(),
+                    op_type: node.op_type().to_string(),
+                    source: Box::new(e),
+                })?
         };
         for (slot, v) in node.outputs.iter().zip(outs) {
             if let Some(id) = slot {
@@ -105,7 +146,10 @@ pub fn run_scoped(graph: &Graph, inputs: Vec<Value>, parent: Option<&Scope>, ops
         .iter()
         .map(|o| {
             values[o.0 as usize].clone().ok_or_else(|| {
-                IrError::Graph(format!("graph output '{}' was not computed", graph.value(*o).name))
+                IrError::Graph(format!(
+                    "graph output '{}' was not computed",
+                    graph.value(*o).name
+                ))
             })
         })
         .collect()

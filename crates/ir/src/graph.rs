@@ -55,7 +55,10 @@ pub struct Graph {
 
 impl Graph {
     pub fn new(name: &str) -> Self {
-        Graph { name: name.to_string(), ..Default::default() }
+        Graph {
+            name: name.to_string(),
+            ..Default::default()
+        }
     }
 
     pub fn value(&self, id: ValueId) -> &ValueInfo {
@@ -92,7 +95,11 @@ impl Graph {
         }
         let id = ValueId(self.values.len() as u32);
         self.by_name.insert(unique.clone(), id);
-        self.values.push(ValueInfo { name: unique, ty, doc: String::new() });
+        self.values.push(ValueInfo {
+            name: unique,
+            ty,
+            doc: String::new(),
+        });
         id
     }
 
@@ -135,7 +142,12 @@ impl Graph {
     /// Values available before any node runs: inputs, initializers and captures.
     fn sources(&self) -> Vec<bool> {
         let mut avail = vec![false; self.values.len()];
-        for v in self.inputs.iter().chain(self.initializers.keys()).chain(&self.captures) {
+        for v in self
+            .inputs
+            .iter()
+            .chain(self.initializers.keys())
+            .chain(&self.captures)
+        {
             avail[v.0 as usize] = true;
         }
         avail
@@ -182,8 +194,10 @@ impl Graph {
             }
         }
         // Kahn's algorithm with a min-heap on the original index keeps the given order when valid.
-        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> =
-            (0..n).filter(|&i| indeg[i] == 0).map(std::cmp::Reverse).collect();
+        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
+            .filter(|&i| indeg[i] == 0)
+            .map(std::cmp::Reverse)
+            .collect();
         let mut order = Vec::with_capacity(n);
         while let Some(std::cmp::Reverse(i)) = ready.pop() {
             order.push(i);
@@ -200,10 +214,19 @@ impl Graph {
                 .take(8)
                 .map(|i| format!("'{}' ({})", self.nodes[i].name, self.nodes[i].op_type()))
                 .collect();
-            return Err(IrError::Graph(format!("the graph has a cycle through nodes {}", stuck.join(", "))));
+            return Err(IrError::Graph(format!(
+                "the graph has a cycle through nodes {}",
+                stuck.join(", ")
+            )));
         }
-        let mut old: Vec<Option<Node>> = std::mem::take(&mut self.nodes).into_iter().map(Some).collect();
-        self.nodes = order.into_iter().map(|i| old[i].take().expect("each index once")).collect();
+        let mut old: Vec<Option<Node>> = std::mem::take(&mut self.nodes)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.nodes = order
+            .into_iter()
+            .map(|i| old[i].take().expect("each index once"))
+            .collect();
         Ok(())
     }
 
@@ -234,7 +257,10 @@ impl Graph {
         }
         for o in &self.outputs {
             if !defined[o.0 as usize] {
-                return Err(IrError::Graph(format!("graph output '{}' is never produced", self.value(*o).name)));
+                return Err(IrError::Graph(format!(
+                    "graph output '{}' is never produced",
+                    self.value(*o).name
+                )));
             }
         }
         Ok(())
@@ -242,7 +268,12 @@ impl Graph {
 
     /// Rebuilds the name index (after values are renamed).
     pub fn reindex(&mut self) {
-        self.by_name = self.values.iter().enumerate().map(|(i, v)| (v.name.clone(), ValueId(i as u32))).collect();
+        self.by_name = self
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.name.clone(), ValueId(i as u32)))
+            .collect();
     }
 }
 
@@ -264,6 +295,10 @@ pub struct Model {
 impl Model {
     /// Version of the default ONNX domain.
     pub fn opset(&self) -> i64 {
-        self.opsets.iter().find(|(d, _)| d.is_empty() || d == "ai.onnx").map(|(_, v)| *v).unwrap_or(1)
+        self.opsets
+            .iter()
+            .find(|(d, _)| d.is_empty() || d == "ai.onnx")
+            .map(|(_, v)| *v)
+            .unwrap_or(1)
     }
 }

@@ -18,7 +18,9 @@ fn merge(declared: &ValueType, inferred: ValueType, what: &str) -> Result<ValueT
         (ValueType::Tensor(d), ValueType::Tensor(i)) => {
             if let (Some(a), Some(b)) = (d.dtype, i.dtype) {
                 if a != b {
-                    return Err(IrError::Graph(format!("'{what}' is declared {a} but computes {b}")));
+                    return Err(IrError::Graph(format!(
+                        "'{what}' is declared {a} but computes {b}"
+                    )));
                 }
             }
             let shape = match (&d.shape, i.shape) {
@@ -50,7 +52,10 @@ fn merge(declared: &ValueType, inferred: ValueType, what: &str) -> Result<ValueT
                 (Some(ds), None) => Some(ds.clone()),
                 (None, is) => is,
             };
-            Ok(ValueType::Tensor(TensorType { dtype: d.dtype.or(i.dtype), shape }))
+            Ok(ValueType::Tensor(TensorType {
+                dtype: d.dtype.or(i.dtype),
+                shape,
+            }))
         }
         (d, _) => Ok(d.clone()),
     }
@@ -70,11 +75,22 @@ pub fn infer_types(graph: &mut Graph, opset: i64) -> Result<()> {
     }
     for ni in 0..graph.nodes.len() {
         let node = &graph.nodes[ni];
-        let in_types: Vec<ValueType> =
-            node.inputs.iter().map(|v| v.map(|v| graph.value(v).ty.clone()).unwrap_or_default()).collect();
-        let in_consts: Vec<Option<Tensor>> =
-            node.inputs.iter().map(|v| v.and_then(|v| consts[v.0 as usize].clone())).collect();
-        let ctx = InferCtx { opset, inputs: &in_types, consts: &in_consts, num_outputs: node.outputs.len() };
+        let in_types: Vec<ValueType> = node
+            .inputs
+            .iter()
+            .map(|v| v.map(|v| graph.value(v).ty.clone()).unwrap_or_default())
+            .collect();
+        let in_consts: Vec<Option<Tensor>> = node
+            .inputs
+            .iter()
+            .map(|v| v.and_then(|v| consts[v.0 as usize].clone()))
+            .collect();
+        let ctx = InferCtx {
+            opset,
+            inputs: &in_types,
+            consts: &in_consts,
+            num_outputs: node.outputs.len(),
+        };
         let wrap = |e: IrError| IrError::Node {
             node: node.name.clone(),
             op_type: node.op_type().to_string(),
@@ -108,15 +124,30 @@ fn fold(graph: &Graph, ni: usize, ctx: &InferCtx) -> Option<Vec<Option<Tensor>>>
     if let Some(ts) = node.op.fold_static(ctx) {
         return Some(ts.into_iter().map(Some).collect());
     }
-    let all_const = node.inputs.iter().zip(ctx.consts).all(|(v, c)| v.is_none() || c.is_some());
-    if !all_const || !node.op.subgraphs().is_empty() || node.inputs.is_empty() && node.op_type() != "Constant" {
+    let all_const = node
+        .inputs
+        .iter()
+        .zip(ctx.consts)
+        .all(|(v, c)| v.is_none() || c.is_some());
+    if !all_const
+        || !node.op.subgraphs().is_empty()
+        || node.inputs.is_empty() && node.op_type() != "Constant"
+    {
         return None;
     }
-    let args: Vec<Option<Value>> = ctx.consts.iter().map(|c| c.clone().map(Value::Tensor)).collect();
+    let args: Vec<Option<Value>> = ctx
+        .consts
+        .iter()
+        .map(|c| c.clone().map(Value::Tensor))
+        .collect();
     let empty: Vec<Option<Value>> = Vec::new();
     let g = Graph::default();
     let scope = Scope::root(&g, &empty);
-    let ectx = EvalCtx { opset: ctx.opset, num_outputs: node.outputs.len(), scope: &scope };
+    let ectx = EvalCtx {
+        opset: ctx.opset,
+        num_outputs: node.outputs.len(),
+        scope: &scope,
+    };
     let outs = node.op.eval(&ectx, &Inputs { values: &args }).ok()?;
     Some(
         outs.into_iter()
@@ -135,13 +166,21 @@ pub fn node_costs(graph: &Graph) -> Vec<Cost> {
         .iter()
         .map(|n| {
             let ty = |v: &Option<crate::ValueId>| {
-                v.and_then(|v| graph.value(v).ty.as_tensor().cloned()).unwrap_or_default()
+                v.and_then(|v| graph.value(v).ty.as_tensor().cloned())
+                    .unwrap_or_default()
             };
             let inputs: Vec<TensorType> = n.inputs.iter().map(ty).collect();
             let outputs: Vec<TensorType> = n.outputs.iter().map(ty).collect();
-            let is_param: Vec<bool> =
-                n.inputs.iter().map(|v| v.is_some_and(|v| graph.initializers.contains_key(&v))).collect();
-            n.op.cost(&CostCtx { inputs: &inputs, outputs: &outputs, is_param: &is_param })
+            let is_param: Vec<bool> = n
+                .inputs
+                .iter()
+                .map(|v| v.is_some_and(|v| graph.initializers.contains_key(&v)))
+                .collect();
+            n.op.cost(&CostCtx {
+                inputs: &inputs,
+                outputs: &outputs,
+                is_param: &is_param,
+            })
         })
         .collect()
 }

@@ -71,13 +71,21 @@ fn bytes_of(t: &TensorType) -> u64 {
 }
 
 fn elems_of(t: &TensorType) -> u64 {
-    t.concrete_shape().map(|s| s.iter().product::<usize>() as u64).unwrap_or(0)
+    t.concrete_shape()
+        .map(|s| s.iter().product::<usize>() as u64)
+        .unwrap_or(0)
 }
 
 impl<'a> CostCtx<'a> {
     /// Memory traffic and parameter count, with no arithmetic: the default for data movement ops.
     pub fn movement(&self) -> Cost {
-        let params = self.inputs.iter().zip(self.is_param).filter(|(_, &p)| p).map(|(t, _)| elems_of(t)).sum();
+        let params = self
+            .inputs
+            .iter()
+            .zip(self.is_param)
+            .filter(|(_, &p)| p)
+            .map(|(t, _)| elems_of(t))
+            .sum();
         Cost {
             macs: 0,
             flops: 0,
@@ -89,7 +97,10 @@ impl<'a> CostCtx<'a> {
 
     /// Movement plus `per_element` operations per output element: the default for compute ops.
     pub fn elementwise(&self, per_element: u64) -> Cost {
-        Cost { flops: self.outputs.iter().map(elems_of).sum::<u64>() * per_element, ..self.movement() }
+        Cost {
+            flops: self.outputs.iter().map(elems_of).sum::<u64>() * per_element,
+            ..self.movement()
+        }
     }
 
     pub fn output_elems(&self, i: usize) -> u64 {

@@ -33,11 +33,16 @@ pub fn canonical_domain(domain: &str) -> &str {
 
 impl Registry {
     pub fn register(&mut self, domain: &str, op_type: &str, b: Builder) {
-        self.map.insert((canonical_domain(domain).to_string(), op_type.to_string()), b);
+        self.map.insert(
+            (canonical_domain(domain).to_string(), op_type.to_string()),
+            b,
+        );
     }
 
     pub fn get(&self, domain: &str, op_type: &str) -> Option<Builder> {
-        self.map.get(&(canonical_domain(domain).to_string(), op_type.to_string())).copied()
+        self.map
+            .get(&(canonical_domain(domain).to_string(), op_type.to_string()))
+            .copied()
     }
 
     pub fn supports(&self, domain: &str, op_type: &str) -> bool {
@@ -64,7 +69,10 @@ impl Registry {
     pub fn build(&self, domain: &str, op_type: &str, ctx: &mut BuildCtx) -> Result<Box<dyn Op>> {
         match self.get(domain, op_type) {
             Some(b) => b(ctx),
-            None => Err(IrError::Unsupported(vec![(String::new(), qualified(domain, op_type))])),
+            None => Err(IrError::Unsupported(vec![(
+                String::new(),
+                qualified(domain, op_type),
+            )])),
         }
     }
 }

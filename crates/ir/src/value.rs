@@ -44,7 +44,10 @@ pub struct TensorType {
 
 impl TensorType {
     pub fn new(dtype: DType, shape: SymShape) -> Self {
-        TensorType { dtype: Some(dtype), shape: Some(shape) }
+        TensorType {
+            dtype: Some(dtype),
+            shape: Some(shape),
+        }
     }
 
     pub fn known(dtype: DType, shape: &[usize]) -> Self {
@@ -57,7 +60,9 @@ impl TensorType {
 
     /// Concrete shape when every dim is known.
     pub fn concrete_shape(&self) -> Option<Vec<usize>> {
-        self.shape.as_deref().and_then(edgeopt_tensor::shape::concrete)
+        self.shape
+            .as_deref()
+            .and_then(edgeopt_tensor::shape::concrete)
     }
 
     pub fn rank(&self) -> Option<usize> {
@@ -86,7 +91,10 @@ impl ValueType {
 
     /// A tensor of known dtype and unknown shape.
     pub fn dtype_only(dtype: DType) -> Self {
-        ValueType::Tensor(TensorType { dtype: Some(dtype), shape: None })
+        ValueType::Tensor(TensorType {
+            dtype: Some(dtype),
+            shape: None,
+        })
     }
 
     pub fn as_tensor(&self) -> Option<&TensorType> {
@@ -108,11 +116,15 @@ impl ValueType {
         match v {
             Value::Tensor(t) => ValueType::Tensor(TensorType::of(t)),
             Value::Sequence(s) => ValueType::Sequence(Box::new(
-                s.first().map(|t| ValueType::dtype_only(t.dtype())).unwrap_or_default(),
+                s.first()
+                    .map(|t| ValueType::dtype_only(t.dtype()))
+                    .unwrap_or_default(),
             )),
-            Value::Optional(o) => {
-                ValueType::Optional(Box::new(o.as_ref().map(|v| ValueType::of_value(v)).unwrap_or_default()))
-            }
+            Value::Optional(o) => ValueType::Optional(Box::new(
+                o.as_ref()
+                    .map(|v| ValueType::of_value(v))
+                    .unwrap_or_default(),
+            )),
         }
     }
 }

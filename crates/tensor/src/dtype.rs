@@ -2,8 +2,10 @@
 
 use std::fmt;
 
-/// Element type of a tensor. Sub-byte and 8-bit float types are stored one element per byte
-/// (unpacked); packing happens only at the ONNX boundary.
+/// Element type of a tensor. Sub-byte and 8-bit float types ("encoded" types) are stored one
+/// element per byte, unpacked, holding the type's raw bit code zero-extended: an I4 of -1 is the
+/// byte 0x0F, an F4E2M1 uses the low 4 bits, an I2/U2 the low 2 bits. Packing happens only at
+/// the ONNX boundary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DType {
     F32,
@@ -134,11 +136,17 @@ impl DType {
     }
 
     pub fn is_signed_int(self) -> bool {
-        matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64 | DType::I4 | DType::I2)
+        matches!(
+            self,
+            DType::I8 | DType::I16 | DType::I32 | DType::I64 | DType::I4 | DType::I2
+        )
     }
 
     pub fn is_unsigned_int(self) -> bool {
-        matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64 | DType::U4 | DType::U2)
+        matches!(
+            self,
+            DType::U8 | DType::U16 | DType::U32 | DType::U64 | DType::U4 | DType::U2
+        )
     }
 
     pub fn is_int(self) -> bool {

@@ -4,11 +4,19 @@ use crate::DType;
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum TensorError {
     #[error("tensor of shape {shape:?} needs {expected} elements, got {got}")]
-    ElementCount { shape: Vec<usize>, expected: usize, got: usize },
+    ElementCount {
+        shape: Vec<usize>,
+        expected: usize,
+        got: usize,
+    },
     #[error("tensor is {actual}, but {expected} was requested")]
     DTypeMismatch { expected: DType, actual: DType },
     #[error("shape {shape:?} has {elements} elements, over the limit of {limit}")]
-    TooLarge { shape: Vec<usize>, elements: u128, limit: usize },
+    TooLarge {
+        shape: Vec<usize>,
+        elements: u128,
+        limit: usize,
+    },
     #[error("buffer of {len} bytes is not aligned or sized for {dtype}")]
     BadBuffer { dtype: DType, len: usize },
     #[error("bool tensor holds byte {0}, expected 0 or 1")]

@@ -14,7 +14,11 @@ pub fn checked_numel(shape: &[usize]) -> Result<usize> {
         n = n.saturating_mul(d as u128);
     }
     if n > MAX_ELEMENTS as u128 {
-        return Err(TensorError::TooLarge { shape: shape.to_vec(), elements: n, limit: MAX_ELEMENTS });
+        return Err(TensorError::TooLarge {
+            shape: shape.to_vec(),
+            elements: n,
+            limit: MAX_ELEMENTS,
+        });
     }
     Ok(n as usize)
 }
@@ -33,13 +37,26 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let r = a.len().max(b.len());
     let mut out = vec![0; r];
     for i in 0..r {
-        let da = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
-        let db = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+        let da = if i + a.len() >= r {
+            a[i + a.len() - r]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= r {
+            b[i + b.len() - r]
+        } else {
+            1
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
-            _ => return Err(TensorError::Broadcast { a: a.to_vec(), b: b.to_vec() }),
+            _ => {
+                return Err(TensorError::Broadcast {
+                    a: a.to_vec(),
+                    b: b.to_vec(),
+                })
+            }
         };
     }
     Ok(out)
@@ -50,7 +67,13 @@ pub fn broadcast_strides(shape: &[usize], target: &[usize]) -> Vec<usize> {
     let own = strides(shape);
     let off = target.len() - shape.len();
     (0..target.len())
-        .map(|i| if i < off || shape[i - off] == 1 { 0 } else { own[i - off] })
+        .map(|i| {
+            if i < off || shape[i - off] == 1 {
+                0
+            } else {
+                own[i - off]
+            }
+        })
         .collect()
 }
 
@@ -60,7 +83,11 @@ pub fn normalize_axis(axis: i64, rank: usize) -> Result<usize> {
     if axis < -r || axis >= r {
         return Err(TensorError::Axis { axis, rank });
     }
-    Ok(if axis < 0 { (axis + r) as usize } else { axis as usize })
+    Ok(if axis < 0 {
+        (axis + r) as usize
+    } else {
+        axis as usize
+    })
 }
 
 /// One dimension of a graph value's type: known, named (symbolic), or unknown.
@@ -113,7 +140,13 @@ pub fn fmt_sym(shape: &[Dim]) -> String {
 /// Broadcast of symbolic shapes; unknowns stay unknown unless the other side decides.
 pub fn broadcast_sym(a: &[Dim], b: &[Dim]) -> Result<SymShape> {
     let r = a.len().max(b.len());
-    let get = |s: &[Dim], i: usize| if i + s.len() >= r { s[i + s.len() - r].clone() } else { Dim::Known(1) };
+    let get = |s: &[Dim], i: usize| {
+        if i + s.len() >= r {
+            s[i + s.len() - r].clone()
+        } else {
+            Dim::Known(1)
+        }
+    };
     let mut out = Vec::with_capacity(r);
     for i in 0..r {
         let (x, y) = (get(a, i), get(b, i));
@@ -141,7 +174,10 @@ mod tests {
 
     #[test]
     fn broadcasting() {
-        assert_eq!(broadcast_shapes(&[2, 1, 4], &[3, 1]).unwrap(), vec![2, 3, 4]);
+        assert_eq!(
+            broadcast_shapes(&[2, 1, 4], &[3, 1]).unwrap(),
+            vec![2, 3, 4]
+        );
         assert!(broadcast_shapes(&[2, 3], &[4]).is_err());
         assert_eq!(broadcast_strides(&[3, 1], &[2, 3, 4]), vec![0, 1, 0]);
     }

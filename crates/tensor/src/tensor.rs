@@ -58,22 +58,41 @@ fn aligned_copy(bytes: &[u8], align: usize) -> Bytes {
 
 impl Tensor {
     /// Builds a tensor from a vector of elements.
-    pub fn from_vec<T: Elem + bytemuck::NoUninit>(shape: Vec<usize>, data: Vec<T>) -> Result<Tensor> {
+    pub fn from_vec<T: Elem + bytemuck::NoUninit>(
+        shape: Vec<usize>,
+        data: Vec<T>,
+    ) -> Result<Tensor> {
         let n = checked_numel(&shape)?;
         if n != data.len() {
-            return Err(TensorError::ElementCount { shape, expected: n, got: data.len() });
+            return Err(TensorError::ElementCount {
+                shape,
+                expected: n,
+                got: data.len(),
+            });
         }
-        Ok(Tensor { dtype: T::DTYPE, shape, storage: Storage::Pod(pod_bytes(data)) })
+        Ok(Tensor {
+            dtype: T::DTYPE,
+            shape,
+            storage: Storage::Pod(pod_bytes(data)),
+        })
     }
 
     /// A rank-0 tensor.
     pub fn scalar<T: Elem + bytemuck::NoUninit>(v: T) -> Tensor {
-        Tensor { dtype: T::DTYPE, shape: vec![], storage: Storage::Pod(pod_bytes(vec![v])) }
+        Tensor {
+            dtype: T::DTYPE,
+            shape: vec![],
+            storage: Storage::Pod(pod_bytes(vec![v])),
+        }
     }
 
     /// A 1-D tensor.
     pub fn vec1<T: Elem + bytemuck::NoUninit>(data: Vec<T>) -> Tensor {
-        Tensor { dtype: T::DTYPE, shape: vec![data.len()], storage: Storage::Pod(pod_bytes(data)) }
+        Tensor {
+            dtype: T::DTYPE,
+            shape: vec![data.len()],
+            storage: Storage::Pod(pod_bytes(data)),
+        }
     }
 
     /// Zero-filled (empty strings for string tensors).
@@ -83,35 +102,62 @@ impl Tensor {
             return Tensor::from_strings(shape, vec![String::new(); n]);
         }
         let bytes = aligned_copy(&vec![0u8; n * dtype.size_of()], dtype.size_of());
-        Ok(Tensor { dtype, shape, storage: Storage::Pod(bytes) })
+        Ok(Tensor {
+            dtype,
+            shape,
+            storage: Storage::Pod(bytes),
+        })
     }
 
     /// Builds from little-endian element bytes (one byte per element for encoded types). Views
     /// `bytes` without copying when it is aligned; validates bools.
     pub fn from_bytes(dtype: DType, shape: Vec<usize>, bytes: Bytes) -> Result<Tensor> {
         if dtype == DType::String {
-            return Err(TensorError::BadBuffer { dtype, len: bytes.len() });
+            return Err(TensorError::BadBuffer {
+                dtype,
+                len: bytes.len(),
+            });
         }
         let n = checked_numel(&shape)?;
         let size = dtype.size_of();
         if bytes.len() != n * size {
-            return Err(TensorError::ElementCount { shape, expected: n, got: bytes.len() / size.max(1) });
+            return Err(TensorError::ElementCount {
+                shape,
+                expected: n,
+                got: bytes.len() / size.max(1),
+            });
         }
         if dtype == DType::Bool {
             if let Some(&b) = bytes.iter().find(|&&b| b > 1) {
                 return Err(TensorError::BadBool(b));
             }
         }
-        let bytes = if (bytes.as_ptr() as usize) % size == 0 { bytes } else { aligned_copy(&bytes, size) };
-        Ok(Tensor { dtype, shape, storage: Storage::Pod(bytes) })
+        let bytes = if (bytes.as_ptr() as usize) % size == 0 {
+            bytes
+        } else {
+            aligned_copy(&bytes, size)
+        };
+        Ok(Tensor {
+            dtype,
+            shape,
+            storage: Storage::Pod(bytes),
+        })
     }
 
     pub fn from_strings(shape: Vec<usize>, data: Vec<String>) -> Result<Tensor> {
         let n = checked_numel(&shape)?;
         if n != data.len() {
-            return Err(TensorError::ElementCount { shape, expected: n, got: data.len() });
+            return Err(TensorError::ElementCount {
+                shape,
+                expected: n,
+                got: data.len(),
+            });
         }
-        Ok(Tensor { dtype: DType::String, shape, storage: Storage::Strings(data.into()) })
+        Ok(Tensor {
+            dtype: DType::String,
+            shape,
+            storage: Storage::Strings(data.into()),
+        })
     }
 
     pub fn dtype(&self) -> DType {
@@ -138,7 +184,10 @@ impl Tensor {
     /// Typed view of the elements.
     pub fn as_slice<T: Elem>(&self) -> Result<&[T]> {
         if T::DTYPE != self.dtype {
-            return Err(TensorError::DTypeMismatch { expected: T::DTYPE, actual: self.dtype });
+            return Err(TensorError::DTypeMismatch {
+                expected: T::DTYPE,
+                actual: self.dtype,
+            });
         }
         match &self.storage {
             Storage::Pod(b) => {
@@ -174,7 +223,10 @@ impl Tensor {
     pub fn as_strings(&self) -> Result<&[String]> {
         match &self.storage {
             Storage::Strings(s) => Ok(s),
-            Storage::Pod(_) => Err(TensorError::DTypeMismatch { expected: DType::String, actual: self.dtype }),
+            Storage::Pod(_) => Err(TensorError::DTypeMismatch {
+                expected: DType::String,
+                actual: self.dtype,
+            }),
         }
     }
 
@@ -182,9 +234,16 @@ impl Tensor {
     pub fn reshape(&self, shape: Vec<usize>) -> Result<Tensor> {
         let n = checked_numel(&shape)?;
         if n != self.len() {
-            return Err(TensorError::Reshape { from: self.shape.clone(), to: shape });
+            return Err(TensorError::Reshape {
+                from: self.shape.clone(),
+                to: shape,
+            });
         }
-        Ok(Tensor { dtype: self.dtype, shape, storage: self.storage.clone() })
+        Ok(Tensor {
+            dtype: self.dtype,
+            shape,
+            storage: self.storage.clone(),
+        })
     }
 
     /// The elements as f64, for numeric dtypes (bool as 0/1). Encoded types are refused.
@@ -205,8 +264,14 @@ impl Tensor {
             DType::U32 => conv::<u32>(self),
             DType::I64 => conv::<i64>(self),
             DType::U64 => conv::<u64>(self),
-            DType::Bool => Ok(self.as_slice::<bool>()?.iter().map(|&b| b as u8 as f64).collect()),
-            d => Err(TensorError::Other(format!("to_f64_vec: {d} is not a plain numeric type"))),
+            DType::Bool => Ok(self
+                .as_slice::<bool>()?
+                .iter()
+                .map(|&b| b as u8 as f64)
+                .collect()),
+            d => Err(TensorError::Other(format!(
+                "to_f64_vec: {d} is not a plain numeric type"
+            ))),
         }
     }
 
@@ -228,8 +293,12 @@ impl Tensor {
             DType::U32 => conv::<u32>(shape, v),
             DType::I64 => conv::<i64>(shape, v),
             DType::U64 => conv::<u64>(shape, v),
-            DType::Bool => Tensor::from_vec(shape, v.iter().map(|&x| x != 0.0).collect::<Vec<bool>>()),
-            d => Err(TensorError::Other(format!("from_f64s: {d} is not a plain numeric type"))),
+            DType::Bool => {
+                Tensor::from_vec(shape, v.iter().map(|&x| x != 0.0).collect::<Vec<bool>>())
+            }
+            d => Err(TensorError::Other(format!(
+                "from_f64s: {d} is not a plain numeric type"
+            ))),
         }
     }
 
@@ -245,7 +314,10 @@ impl Tensor {
             DType::U32 => Ok(self.as_slice::<u32>()?.iter().map(|&v| v as i64).collect()),
             DType::U64 => Ok(self.as_slice::<u64>()?.iter().map(|&v| v as i64).collect()),
             DType::Bool => Ok(self.as_slice::<bool>()?.iter().map(|&v| v as i64).collect()),
-            d => Err(TensorError::DTypeMismatch { expected: DType::I64, actual: d }),
+            d => Err(TensorError::DTypeMismatch {
+                expected: DType::I64,
+                actual: d,
+            }),
         }
     }
 
@@ -265,8 +337,14 @@ impl fmt::Debug for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Tensor<{}>{:?}", self.dtype, self.shape)?;
         let preview = match self.dtype {
-            DType::String => self.as_strings().map(|s| format!("{:?}", &s[..s.len().min(8)])).ok(),
-            _ => self.to_f64_vec().ok().map(|v| format!("{:?}", &v[..v.len().min(8)])),
+            DType::String => self
+                .as_strings()
+                .map(|s| format!("{:?}", &s[..s.len().min(8)]))
+                .ok(),
+            _ => self
+                .to_f64_vec()
+                .ok()
+                .map(|v| format!("{:?}", &v[..v.len().min(8)])),
         };
         if let Some(p) = preview {
             write!(f, " {p}{}", if self.len() > 8 { "..." } else { "" })?;

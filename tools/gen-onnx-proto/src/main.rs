@@ -7,7 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_dir = root.join("crates/onnx/proto");
     let out_dir = root.join("crates/onnx/src/proto");
     std::fs::create_dir_all(&out_dir)?;
-    let fds = protox::compile([proto_dir.join("onnx.proto")], [&proto_dir])?;
+    let fds = protox::compile(["onnx/onnx-ml.proto", "onnx/onnx-data.proto"], [&proto_dir])?;
     prost_build::Config::new()
         // Weight payloads stay views into the (memory-mapped) file instead of copies.
         .bytes([".onnx.TensorProto.raw_data"])

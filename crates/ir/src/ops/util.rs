@@ -10,10 +10,22 @@ macro_rules! dispatch_float {
     ($dt:expr, $T:ident => $body:expr) => {{
         use edgeopt_tensor::DType as __D;
         match $dt {
-            __D::F32 => { type $T = f32; $body }
-            __D::F64 => { type $T = f64; $body }
-            __D::F16 => { type $T = edgeopt_tensor::f16; $body }
-            __D::BF16 => { type $T = edgeopt_tensor::bf16; $body }
+            __D::F32 => {
+                type $T = f32;
+                $body
+            }
+            __D::F64 => {
+                type $T = f64;
+                $body
+            }
+            __D::F16 => {
+                type $T = edgeopt_tensor::f16;
+                $body
+            }
+            __D::BF16 => {
+                type $T = edgeopt_tensor::bf16;
+                $body
+            }
             d => $crate::bail!("dtype {d} is not supported here (expected a float type)"),
         }
     }};
@@ -25,14 +37,38 @@ macro_rules! dispatch_int {
     ($dt:expr, $T:ident => $body:expr) => {{
         use edgeopt_tensor::DType as __D;
         match $dt {
-            __D::I8 => { type $T = i8; $body }
-            __D::U8 => { type $T = u8; $body }
-            __D::I16 => { type $T = i16; $body }
-            __D::U16 => { type $T = u16; $body }
-            __D::I32 => { type $T = i32; $body }
-            __D::U32 => { type $T = u32; $body }
-            __D::I64 => { type $T = i64; $body }
-            __D::U64 => { type $T = u64; $body }
+            __D::I8 => {
+                type $T = i8;
+                $body
+            }
+            __D::U8 => {
+                type $T = u8;
+                $body
+            }
+            __D::I16 => {
+                type $T = i16;
+                $body
+            }
+            __D::U16 => {
+                type $T = u16;
+                $body
+            }
+            __D::I32 => {
+                type $T = i32;
+                $body
+            }
+            __D::U32 => {
+                type $T = u32;
+                $body
+            }
+            __D::I64 => {
+                type $T = i64;
+                $body
+            }
+            __D::U64 => {
+                type $T = u64;
+                $body
+            }
             d => $crate::bail!("dtype {d} is not supported here (expected an integer type)"),
         }
     }};
@@ -44,18 +80,54 @@ macro_rules! dispatch_num {
     ($dt:expr, $T:ident => $body:expr) => {{
         use edgeopt_tensor::DType as __D;
         match $dt {
-            __D::F32 => { type $T = f32; $body }
-            __D::F64 => { type $T = f64; $body }
-            __D::F16 => { type $T = edgeopt_tensor::f16; $body }
-            __D::BF16 => { type $T = edgeopt_tensor::bf16; $body }
-            __D::I8 => { type $T = i8; $body }
-            __D::U8 => { type $T = u8; $body }
-            __D::I16 => { type $T = i16; $body }
-            __D::U16 => { type $T = u16; $body }
-            __D::I32 => { type $T = i32; $body }
-            __D::U32 => { type $T = u32; $body }
-            __D::I64 => { type $T = i64; $body }
-            __D::U64 => { type $T = u64; $body }
+            __D::F32 => {
+                type $T = f32;
+                $body
+            }
+            __D::F64 => {
+                type $T = f64;
+                $body
+            }
+            __D::F16 => {
+                type $T = edgeopt_tensor::f16;
+                $body
+            }
+            __D::BF16 => {
+                type $T = edgeopt_tensor::bf16;
+                $body
+            }
+            __D::I8 => {
+                type $T = i8;
+                $body
+            }
+            __D::U8 => {
+                type $T = u8;
+                $body
+            }
+            __D::I16 => {
+                type $T = i16;
+                $body
+            }
+            __D::U16 => {
+                type $T = u16;
+                $body
+            }
+            __D::I32 => {
+                type $T = i32;
+                $body
+            }
+            __D::U32 => {
+                type $T = u32;
+                $body
+            }
+            __D::I64 => {
+                type $T = i64;
+                $body
+            }
+            __D::U64 => {
+                type $T = u64;
+                $body
+            }
             d => $crate::bail!("dtype {d} is not supported here (expected a numeric type)"),
         }
     }};
@@ -81,18 +153,30 @@ pub fn broadcast_map<A: Elem, B: Elem, O: Elem + bytemuck::NoUninit>(
 ) -> Result<Tensor> {
     let (xa, xb) = (a.as_slice::<A>()?, b.as_slice::<B>()?);
     if a.shape() == b.shape() {
-        return Ok(Tensor::from_vec(a.shape().to_vec(), xa.iter().zip(xb).map(|(&p, &q)| f(p, q)).collect())?);
+        return Ok(Tensor::from_vec(
+            a.shape().to_vec(),
+            xa.iter().zip(xb).map(|(&p, &q)| f(p, q)).collect(),
+        )?);
     }
     let out = broadcast_shapes(a.shape(), b.shape())?;
     if b.len() == 1 {
         let q = xb[0];
-        return Ok(Tensor::from_vec(out, xa.iter().map(|&p| f(p, q)).collect())?);
+        return Ok(Tensor::from_vec(
+            out,
+            xa.iter().map(|&p| f(p, q)).collect(),
+        )?);
     }
     if a.len() == 1 {
         let p = xa[0];
-        return Ok(Tensor::from_vec(out, xb.iter().map(|&q| f(p, q)).collect())?);
+        return Ok(Tensor::from_vec(
+            out,
+            xb.iter().map(|&q| f(p, q)).collect(),
+        )?);
     }
-    let (sa, sb) = (broadcast_strides(a.shape(), &out), broadcast_strides(b.shape(), &out));
+    let (sa, sb) = (
+        broadcast_strides(a.shape(), &out),
+        broadcast_strides(b.shape(), &out),
+    );
     let n: usize = edgeopt_tensor::shape::checked_numel(&out)?;
     let mut res = Vec::with_capacity(n);
     for_each_index2(&out, &sa, &sb, |ia, ib| res.push(f(xa[ia], xb[ib])));
@@ -100,7 +184,12 @@ pub fn broadcast_map<A: Elem, B: Elem, O: Elem + bytemuck::NoUninit>(
 }
 
 /// Visits every index of `shape` in row-major order, passing the offsets under two stride sets.
-pub fn for_each_index2(shape: &[usize], sa: &[usize], sb: &[usize], mut f: impl FnMut(usize, usize)) {
+pub fn for_each_index2(
+    shape: &[usize],
+    sa: &[usize],
+    sb: &[usize],
+    mut f: impl FnMut(usize, usize),
+) {
     let n: usize = shape.iter().product();
     if n == 0 {
         return;
@@ -139,7 +228,10 @@ pub fn broadcast_to<T: Elem>(t: &Tensor, target: &[usize]) -> Result<Vec<T>> {
 
 /// Type inference for ops whose output broadcasts all inputs and takes the first input's dtype
 /// (or `dtype` when given, e.g. bool for comparisons).
-pub fn infer_broadcast(inputs: &[ValueType], dtype: Option<edgeopt_tensor::DType>) -> Result<ValueType> {
+pub fn infer_broadcast(
+    inputs: &[ValueType],
+    dtype: Option<edgeopt_tensor::DType>,
+) -> Result<ValueType> {
     let mut shape: Option<Vec<Dim>> = Some(vec![]);
     for t in inputs {
         let s = t.shape().cloned();

@@ -158,13 +158,13 @@ pub fn erf(x: f64) -> f64 {
         let mut sum = ax;
         let mut term = ax;
         let x2 = ax * ax;
-        // `<=` so that x = 0 (all terms 0) stops; |x| < 2.5 converges within ~60 terms.
-        for n in 1..100 {
-            let n = n as f64;
+        let mut n = 0.0;
+        loop {
+            n += 1.0;
             term *= -x2 / n;
             let add = term / (2.0 * n + 1.0);
             sum += add;
-            if add.abs() <= 1e-17 * sum.abs() {
+            if add.abs() <= 1e-17 * sum.abs() || n > 200.0 {
                 break;
             }
         }
