@@ -259,7 +259,7 @@ fn move_external(tp: &mut TensorProto, data_name: &str, threshold: usize, blob: 
         return;
     }
     // 64-byte alignment keeps memory-mapped weights aligned for SIMD loads.
-    while blob.len() % 64 != 0 {
+    while !blob.len().is_multiple_of(64) {
         blob.push(0);
     }
     let entry = |k: &str, v: String| StringStringEntryProto {

@@ -80,12 +80,9 @@ pub fn convert(
                 .map(|t| tensor_from_proto(t, base_dir))
                 .collect::<Result<_>>()?,
         ),
-        AT::Graphs => Attribute::Graphs(
-            a.graphs
-                .iter()
-                .map(|g| subgraph(g))
-                .collect::<Result<_>>()?,
-        ),
+        AT::Graphs => {
+            Attribute::Graphs(a.graphs.iter().map(&mut *subgraph).collect::<Result<_>>()?)
+        }
         AT::SparseTensors | AT::TypeProtos | AT::Undefined => {
             return Err(OnnxError::Model(format!(
                 "attribute '{name}' has an unsupported or missing type"
