@@ -17,7 +17,26 @@ NP = {1: np.float32, 2: np.uint8, 3: np.int8, 5: np.int16, 6: np.int32, 7: np.in
       10: np.float16, 11: np.float64, 12: np.uint32, 13: np.uint64, 4: np.uint16}
 
 
-def make_inputs(model, dims, shapes, seed):
+def document_image(shape, rng):
+    """A seeded synthetic text page, normalized like PP-OCR's preprocessing ((x/255-0.5)/0.5):
+    white background (1.0) with dark strokes (-1.0) grouped into text lines."""
+    n, c, h, w = shape
+    img = np.ones(shape, np.float32)
+    for b in range(n):
+        y = int(rng.integers(0, max(1, h // 8)))
+        while y < h:
+            lh = int(rng.integers(max(2, h // 16), max(3, h // 4)))
+            x = int(rng.integers(0, max(1, w // 8)))
+            end = int(rng.integers(w // 2, w))
+            while x < end:
+                cw = int(rng.integers(2, max(3, lh)))
+                img[b, :, y:y + lh, x:x + cw] = rng.uniform(-1.0, -0.6)
+                x += cw + int(rng.integers(1, max(2, lh // 2)))
+            y += lh + int(rng.integers(max(2, h // 16), max(3, h // 4)))
+    return img + rng.normal(0, 0.02, shape).astype(np.float32)
+
+
+def make_inputs(model, dims, shapes, seed, kind="noise"):
     rng = np.random.default_rng(seed)
     inits = {i.name for i in model.graph.initializer}
     feeds = {}
@@ -35,7 +54,9 @@ def make_inputs(model, dims, shapes, seed):
             else:
                 shape.append(dims.get(d.dim_param, 1))
         dt = NP[tt.elem_type]
-        if np.issubdtype(dt, np.floating):
+        if kind == "document" and dt == np.float32 and len(shape) == 4:
+            feeds[vi.name] = document_image(shape, rng)
+        elif np.issubdtype(dt, np.floating):
             feeds[vi.name] = rng.uniform(-1, 1, shape).astype(dt)
         elif dt == np.bool_:
             feeds[vi.name] = rng.integers(0, 2, shape).astype(dt)
@@ -50,6 +71,8 @@ def main():
     ap.add_argument("--dim", action="append", default=[], help="NAME=SIZE for a symbolic dim")
     ap.add_argument("--shape", action="append", default=[], help="NAME=1x3x48x192: an input's full shape")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--inputs", choices=["noise", "document"], default="noise",
+                    help="noise: uniform [-1, 1); document: a synthetic text page (4-D float inputs)")
     ap.add_argument("--rtol", type=float, default=1e-4)
     ap.add_argument("--edgeopt", default=os.path.join(ROOT, "target/release/edgeopt"))
     ap.add_argument("--json", action="store_true")
@@ -60,7 +83,7 @@ def main():
     dims = {k: int(v) for k, v in (d.split("=") for d in a.dim)}
     model = onnx.load(a.model)
     shapes = {k: [int(x) for x in v.split("x")] for k, v in (s.split("=") for s in a.shape)}
-    feeds = make_inputs(model, dims, shapes, a.seed)
+    feeds = make_inputs(model, dims, shapes, a.seed, a.inputs)
     with tempfile.TemporaryDirectory() as tmp:
         inp = os.path.join(tmp, "in.npz")
         out = os.path.join(tmp, "out.npz")
@@ -104,7 +127,7 @@ def main():
     if a.json:
         print(json.dumps({"model": a.model, "outputs": rows, "pass": ok}, indent=1))
     else:
-        print(f"{os.path.basename(a.model)} (seed {a.seed}, inputs {', '.join(f'{k}{list(v.shape)}' for k, v in feeds.items())})")
+        print(f"{os.path.basename(a.model)} ({a.inputs} seed {a.seed}, inputs {', '.join(f'{k}{list(v.shape)}' for k, v in feeds.items())})")
         for r in rows:
             if "identical" in r:
                 print(f"  ONNX Runtime on edgeopt's re-export: {'identical outputs' if r['identical'] else 'DIFFERENT outputs  FAIL'}")

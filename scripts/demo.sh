@@ -7,7 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/setup-python.sh
 cargo build --release -q -p edgeopt-cli
-models=$(.venv/bin/python -c "import rapidocr_onnxruntime, os; print(os.path.join(os.path.dirname(rapidocr_onnxruntime.__file__), 'models'))")
+models=$(.venv/bin/python -c "import importlib.util as u, os; print(os.path.join(u.find_spec('rapidocr_onnxruntime').submodule_search_locations[0], 'models'))")
 echo "== edgeopt inspect ch_PP-OCRv4_det_infer.onnx (first 12 layers) =="
 target/release/edgeopt inspect "$models/ch_PP-OCRv4_det_infer.onnx" --layers 12
 echo
