@@ -38,6 +38,18 @@ def inputs_of(case_dir, model):
     return feeds
 
 
+def equal(g, w):
+    """Exact equality (NaNs equal) for tensors, element-wise for sequences and optionals."""
+    if isinstance(w, list) or isinstance(g, list):
+        return isinstance(g, list) and isinstance(w, list) and len(g) == len(w) and all(equal(a, b) for a, b in zip(g, w))
+    if w is None or g is None:
+        return g is None and w is None
+    g, w = np.asarray(g), np.asarray(w)
+    if w.dtype == object or g.dtype == object:
+        return g.shape == w.shape and list(g.ravel()) == list(w.ravel())
+    return g.shape == w.shape and g.dtype == w.dtype and np.array_equal(g, w, equal_nan=True)
+
+
 def run(path, feeds):
     so = ort.SessionOptions()
     so.log_severity_level = 4
@@ -75,9 +87,7 @@ def main():
                 differ += 1
                 failures.append(f"{c}: ONNX Runtime refused the export: {str(e)[:300]}")
                 continue
-            if len(got) == len(want) and all(np.array_equal(np.asarray(g), np.asarray(w), equal_nan=True)
-                                             if np.asarray(w).dtype != object else list(np.ravel(g)) == list(np.ravel(w))
-                                             for g, w in zip(got, want)):
+            if len(got) == len(want) and all(equal(g, w) for g, w in zip(got, want)):
                 same += 1
             else:
                 differ += 1

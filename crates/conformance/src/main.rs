@@ -89,7 +89,10 @@ fn main() -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     if let Some(path) = write {
-        std::fs::write(&path, passed.join("\n") + "\n")?;
+        let header = "# ONNX backend tests that must pass (suite/test). Regenerate with:\n\
+                      #   cargo run --release -p edgeopt-conformance -- --write-manifest tests/conformance/manifest.txt\n\
+                      # and review the diff: a case may only leave this list with a reason in the commit message.\n";
+        std::fs::write(&path, format!("{header}{}\n", passed.join("\n")))?;
         println!("wrote {} passing cases to {path}", passed.len());
     }
     if use_manifest && f > 0 {
