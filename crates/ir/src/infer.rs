@@ -159,8 +159,31 @@ fn fold(graph: &Graph, ni: usize, ctx: &InferCtx) -> Option<Vec<Option<Tensor>>>
     )
 }
 
+/// Values holding weights: initializers and outputs of Constant nodes (exporters such as
+/// paddle2onnx store every weight as a Constant node).
+pub fn weight_values(graph: &Graph) -> Vec<bool> {
+    let mut w = vec![false; graph.values.len()];
+    for id in graph.initializers.keys() {
+        w[id.0 as usize] = true;
+    }
+    for n in graph
+        .nodes
+        .iter()
+        .filter(|n| n.op_type() == "Constant" && n.op.domain().is_empty())
+    {
+        for o in n.outputs.iter().flatten() {
+            w[o.0 as usize] = true;
+        }
+    }
+    for i in &graph.inputs {
+        w[i.0 as usize] = false;
+    }
+    w
+}
+
 /// Cost of each node, from the inferred types (run [`infer_types`] first).
 pub fn node_costs(graph: &Graph) -> Vec<Cost> {
+    let weights = weight_values(graph);
     graph
         .nodes
         .iter()
@@ -174,7 +197,7 @@ pub fn node_costs(graph: &Graph) -> Vec<Cost> {
             let is_param: Vec<bool> = n
                 .inputs
                 .iter()
-                .map(|v| v.is_some_and(|v| graph.initializers.contains_key(&v)))
+                .map(|v| v.is_some_and(|v| weights[v.0 as usize]))
                 .collect();
             n.op.cost(&CostCtx {
                 inputs: &inputs,

@@ -18,10 +18,21 @@ pub struct Args {
     /// Show at most this many layers in the per-layer table (0 = all).
     #[arg(long, default_value_t = 0)]
     layers: usize,
+    /// Fix an input's shape, NAME=1x3x224x224, so MACs of dynamic-shape models are concrete.
+    #[arg(long = "shape")]
+    shapes: Vec<String>,
+    /// Size of a symbolic dim, NAME=SIZE. Repeatable.
+    #[arg(long = "dim")]
+    dims: Vec<String>,
+    /// List Constant nodes in the per-layer table too.
+    #[arg(long)]
+    all_nodes: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let model = super::load(&a.model)?;
+    let shapes = crate::feeds::parse_shapes(&a.shapes)?;
+    let dims = crate::feeds::parse_dims(&a.dims)?;
+    let model = super::load_shaped(&a.model, &shapes, &dims)?;
     let g = &model.graph;
     let costs = node_costs(g);
     let mut total = Cost::default();
@@ -121,7 +132,15 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         a.layers
     };
-    for (i, (n, c)) in g.nodes.iter().zip(&costs).enumerate().take(limit) {
+    let shown: Vec<(usize, (&edgeopt_ir::Node, &Cost))> = g
+        .nodes
+        .iter()
+        .zip(&costs)
+        .enumerate()
+        .filter(|(_, (n, _))| a.all_nodes || n.op_type() != "Constant")
+        .collect();
+    let limit = limit.min(shown.len());
+    for (i, (n, c)) in shown.iter().copied().take(limit) {
         let share = if total.macs > 0 {
             format!("{:.1}", 100.0 * c.macs as f64 / total.macs as f64)
         } else {
