@@ -38,7 +38,7 @@ fn lengths(split: Option<&Tensor>, dim: usize) -> Result<Vec<usize>> {
         }
         let k = k as usize;
         let mut out = vec![k; dim / k];
-        if dim % k > 0 {
+        if !dim.is_multiple_of(k) {
             out.push(dim % k);
         }
         return Ok(out);
