@@ -1,14 +1,16 @@
 //! String ops (StringNormalizer, StringConcat, StringSplit, RegexFullMatch) and the simple
-//! ai.onnx.ml ops (LabelEncoder, Binarizer, ArrayFeatureExtractor).
+//! ai.onnx.ml ops (LabelEncoder, Binarizer, ArrayFeatureExtractor, TreeEnsemble).
 
 pub mod array_feature_extractor;
 pub mod binarizer;
 pub mod label_encoder;
+pub mod ml_common;
 pub mod regex;
 pub mod regex_full_match;
 pub mod string_concat;
 pub mod string_normalizer;
 pub mod string_split;
+pub mod tree_ensemble;
 
 use crate::registry::Registry;
 
@@ -24,4 +26,5 @@ pub fn register(r: &mut Registry) {
         "ArrayFeatureExtractor",
         array_feature_extractor::build,
     );
+    r.register("ai.onnx.ml", "TreeEnsemble", tree_ensemble::build);
 }
