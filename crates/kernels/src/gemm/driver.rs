@@ -1,0 +1,228 @@
+//! The BLIS loop nest: for each `nc` block of B's columns and `kc` block of depth, pack B;
+//! for each `mc` block of A's rows, pack A; then sweep micro-panels with the micro-kernel.
+//! The epilogue (beta, bias, activation) is applied when the last `kc` block is stored.
+
+use std::ops::Range;
+
+use super::buffer::{with_workspace, Workspace};
+use super::pack::{pack_a, pack_b, PackedB};
+use super::view::{MatMut, MatRef};
+use super::{gemv, parallel, Bias, GemmParams};
+use crate::arch::{Epilogue, TileBias};
+use crate::{Activation, Kernels};
+
+/// Largest tile the edge buffer holds.
+const MAX_TILE: usize = 256;
+
+pub(crate) enum BSource<'a> {
+    Strided(MatRef<'a>),
+    Packed(&'a PackedB),
+}
+
+/// C as a raw pointer, so threads can write their disjoint blocks of it.
+#[derive(Clone, Copy)]
+pub(crate) struct OutPtr {
+    ptr: *mut f32,
+    rs: usize,
+    cs: usize,
+}
+
+// SAFETY: threads write disjoint sets of elements (disjoint row or column ranges), and a
+// `MatMut` guarantees distinct elements are distinct memory locations.
+unsafe impl Send for OutPtr {}
+// SAFETY: as above.
+unsafe impl Sync for OutPtr {}
+
+/// One validated GEMM call.
+pub(crate) struct Job<'a> {
+    pub table: &'a Kernels,
+    pub a: MatRef<'a>,
+    pub b: BSource<'a>,
+    pub c: OutPtr,
+    pub k: usize,
+    pub params: GemmParams<'a>,
+}
+
+/// Runs a checked call (shapes, bias and activation already validated).
+pub(crate) fn run(table: &Kernels, params: &GemmParams, a: MatRef, b: BSource, c: MatMut) {
+    let (m, n, k) = (c.rows, c.cols, a.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        return epilogue_only(params, c);
+    }
+    if m == 1 || n == 1 {
+        if let Some(c) = gemv::try_run(table, params, &a, &b, c) {
+            return run_blocked(table, params, a, b, c);
+        }
+        return;
+    }
+    run_blocked(table, params, a, b, c)
+}
+
+fn run_blocked(table: &Kernels, params: &GemmParams, a: MatRef, b: BSource, c: MatMut) {
+    let (m, n, k) = (c.rows, c.cols, a.cols);
+    let out = OutPtr {
+        ptr: c.data.as_mut_ptr(),
+        rs: c.rs,
+        cs: c.cs,
+    };
+    let job = Job {
+        table,
+        a,
+        b,
+        c: out,
+        k,
+        params: *params,
+    };
+    let blocks = parallel::split_2d(
+        m,
+        n,
+        k,
+        table.mr,
+        table.nr,
+        params.threads,
+        table.min_flops_per_thread,
+    );
+    parallel::run(&blocks, |rows, cols| {
+        with_workspace(|ws| block(&job, rows, cols, ws))
+    });
+}
+
+/// `C = act(beta * C + bias)`: the product of an empty K.
+fn epilogue_only(params: &GemmParams, c: MatMut) {
+    for i in 0..c.rows {
+        for j in 0..c.cols {
+            let x = &mut c.data[i * c.rs + j * c.cs];
+            let prev = if params.beta != 0.0 {
+                params.beta * *x
+            } else {
+                0.0
+            };
+            let bias = match params.bias {
+                Bias::None => 0.0,
+                Bias::PerRow(v) => v[i],
+                Bias::PerCol(v) => v[j],
+            };
+            *x = params.activation.apply(prev + bias);
+        }
+    }
+}
+
+/// Computes `C[rows, cols]`; `cols.start` is a multiple of `nr` (packed B is indexed by panel).
+fn block(job: &Job, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
+    let t = job.table;
+    let (mr, nr, bl) = (t.mr, t.nr, t.blocking);
+    for jc in cols.clone().step_by(bl.nc) {
+        let nc = bl.nc.min(cols.end - jc);
+        for pc in (0..job.k).step_by(bl.kc) {
+            let kc = bl.kc.min(job.k - pc);
+            let (bpanels, panel_stride): (&[f32], usize) = match job.b {
+                BSource::Strided(ref b) => {
+                    let buf = ws.b.get(nc.div_ceil(nr) * nr * kc);
+                    pack_b(buf, b, pc, kc, jc..jc + nc, nr, kc * nr);
+                    (buf, kc * nr)
+                }
+                BSource::Packed(pb) => {
+                    (&pb.panels()[(jc / nr) * job.k * nr + pc * nr..], job.k * nr)
+                }
+            };
+            let first = pc == 0;
+            let last = pc + kc == job.k;
+            for ic in rows.clone().step_by(bl.mc) {
+                let mc = bl.mc.min(rows.end - ic);
+                let apanels = ws.a.get(mc.div_ceil(mr) * mr * kc);
+                pack_a(apanels, &job.a, ic..ic + mc, pc, kc, mr);
+                for jr in (0..nc).step_by(nr) {
+                    let bp = &bpanels[(jr / nr) * panel_stride..][..kc * nr];
+                    for ir in (0..mc).step_by(mr) {
+                        let ap = &apanels[(ir / mr) * mr * kc..][..kc * mr];
+                        let at = (ic + ir, jc + jr);
+                        let size = (mr.min(mc - ir), nr.min(nc - jr));
+                        tile(job, at, size, kc, ap, bp, first, last);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One micro-kernel call for the tile at `(i0, j0)` with `size` valid rows and columns. Full
+/// tiles of a unit-column-stride C are written in place; edge tiles (and any other C) go
+/// through a small buffer, so the kernel always sees a full `mr x nr` tile.
+#[allow(clippy::too_many_arguments)]
+fn tile(
+    job: &Job,
+    (i0, j0): (usize, usize),
+    (rows, cols): (usize, usize),
+    kc: usize,
+    ap: &[f32],
+    bp: &[f32],
+    first: bool,
+    last: bool,
+) {
+    let t = job.table;
+    let (mr, nr) = (t.mr, t.nr);
+    let p = &job.params;
+    let beta = if first { p.beta } else { 1.0 };
+    let act = if last { p.activation } else { Activation::None };
+    let bias = if last { p.bias } else { Bias::None };
+    let full = rows == mr && cols == nr && job.c.cs == 1;
+    let c = job.c;
+    // SAFETY (for every unsafe block below): (i0, j0) + (rows, cols) lies inside C, which
+    // this thread alone writes in this range; `ap`/`bp` hold kc * mr / kc * nr floats; the
+    // table's kernels only exist on CPUs that support them.
+    let at = unsafe { c.ptr.add(i0 * c.rs + j0 * c.cs) };
+    if full {
+        let bias = match bias {
+            Bias::None => TileBias::None,
+            Bias::PerRow(v) => TileBias::Row(v[i0..i0 + mr].as_ptr()),
+            Bias::PerCol(v) => TileBias::Col(v[j0..j0 + nr].as_ptr()),
+        };
+        let epi = Epilogue {
+            alpha: p.alpha,
+            beta,
+            bias,
+            act,
+        };
+        unsafe { (t.mmm)(kc, ap.as_ptr(), bp.as_ptr(), at, c.rs, &epi) };
+        return;
+    }
+    assert!(
+        mr * nr <= MAX_TILE && mr <= 32 && nr <= 32,
+        "tables keep tiles small"
+    );
+    let mut buf = [0f32; MAX_TILE];
+    let mut pad = [0f32; 32];
+    let bias = match bias {
+        Bias::None => TileBias::None,
+        Bias::PerRow(v) => {
+            pad[..rows].copy_from_slice(&v[i0..i0 + rows]);
+            TileBias::Row(pad.as_ptr())
+        }
+        Bias::PerCol(v) => {
+            pad[..cols].copy_from_slice(&v[j0..j0 + cols]);
+            TileBias::Col(pad.as_ptr())
+        }
+    };
+    if beta != 0.0 {
+        for i in 0..rows {
+            for j in 0..cols {
+                buf[i * nr + j] = unsafe { *at.add(i * c.rs + j * c.cs) };
+            }
+        }
+    }
+    let epi = Epilogue {
+        alpha: p.alpha,
+        beta,
+        bias,
+        act,
+    };
+    unsafe { (t.mmm)(kc, ap.as_ptr(), bp.as_ptr(), buf.as_mut_ptr(), nr, &epi) };
+    for i in 0..rows {
+        for j in 0..cols {
+            unsafe { *at.add(i * c.rs + j * c.cs) = buf[i * nr + j] };
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Packing: copying blocks of A and B into the panel order the micro-kernel reads linearly.
+//!
+//! A block of A becomes panels of `mr` rows, each `k`-major (`mr` values per k step); a block
+//! of B becomes panels of `nr` columns (`nr` values per k step). Rows or columns past the edge
+//! are zero, so the micro-kernel always runs a full tile.
+
+use super::buffer::AlignedBuf;
+use super::view::MatRef;
+use crate::{kernels, Kernels};
+
+/// Packs `a[rows, k0..k0 + kc]` into `dst` as `ceil(rows.len() / mr)` panels of `kc * mr`.
+pub(crate) fn pack_a(
+    dst: &mut [f32],
+    a: &MatRef,
+    rows: std::ops::Range<usize>,
+    k0: usize,
+    kc: usize,
+    mr: usize,
+) {
+    for (q, panel) in dst
+        .chunks_exact_mut(kc * mr)
+        .take(rows.len().div_ceil(mr))
+        .enumerate()
+    {
+        let r0 = rows.start + q * mr;
+        let valid = mr.min(rows.end - r0);
+        if valid < mr {
+            panel.fill(0.0);
+        }
+        if a.rs == 1 {
+            // Transposed A: each k step is a contiguous run of rows.
+            for (p, out) in panel.chunks_exact_mut(mr).enumerate() {
+                let start = r0 + (k0 + p) * a.cs;
+                out[..valid].copy_from_slice(&a.data[start..start + valid]);
+            }
+        } else {
+            // Row-major (or general) A: walk each row once, scattering with stride mr.
+            for i in 0..valid {
+                for p in 0..kc {
+                    panel[p * mr + i] = a.at(r0 + i, k0 + p);
+                }
+            }
+        }
+    }
+}
+
+/// Packs `b[k0..k0 + kc, cols]` into `dst` as `ceil(cols.len() / nr)` panels of `kc * nr`,
+/// consecutive panels `panel_stride` floats apart.
+pub(crate) fn pack_b(
+    dst: &mut [f32],
+    b: &MatRef,
+    k0: usize,
+    kc: usize,
+    cols: std::ops::Range<usize>,
+    nr: usize,
+    panel_stride: usize,
+) {
+    for q in 0..cols.len().div_ceil(nr) {
+        let panel = &mut dst[q * panel_stride..q * panel_stride + kc * nr];
+        let c0 = cols.start + q * nr;
+        let valid = nr.min(cols.end - c0);
+        match (b.cs == 1 && valid == nr, nr) {
+            // Row-major B, full panel: one fixed-size copy per k step, which the compiler turns
+            // into a couple of vector moves instead of a memcpy call.
+            (true, 16) => copy_rows::<16>(panel, b, k0, c0),
+            (true, 8) => copy_rows::<8>(panel, b, k0, c0),
+            _ => {
+                if valid < nr {
+                    panel.fill(0.0);
+                }
+                for j in 0..valid {
+                    for p in 0..kc {
+                        panel[p * nr + j] = b.at(k0 + p, c0 + j);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn copy_rows<const NR: usize>(panel: &mut [f32], b: &MatRef, k0: usize, c0: usize) {
+    for (p, out) in panel.chunks_exact_mut(NR).enumerate() {
+        let start = (k0 + p) * b.rs + c0;
+        let src: &[f32; NR] = b.data[start..start + NR].try_into().expect("NR floats");
+        let out: &mut [f32; NR] = out.try_into().expect("NR floats");
+        *out = *src;
+    }
+}
+
+/// A right-hand side packed once, e.g. a layer's weights at model load time, for
+/// [`Kernels::gemm_prepacked`]. It holds all of K per panel, so it serves any cache blocking,
+/// and any table whose tile has the same width.
+pub struct PackedB {
+    data: AlignedBuf,
+    pub(crate) k: usize,
+    pub(crate) n: usize,
+    /// Panel width: the `nr` of the table it was packed for.
+    pub(crate) nr: usize,
+    pub(crate) kernel: &'static str,
+}
+
+impl std::fmt::Debug for PackedB {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PackedB({}x{}, panels of {} for {})",
+            self.k, self.n, self.nr, self.kernel
+        )
+    }
+}
+
+impl PackedB {
+    /// Packs `b` (`K x N`) for the process's table ([`kernels`]).
+    pub fn new(b: MatRef) -> PackedB {
+        PackedB::with_kernels(kernels(), b)
+    }
+
+    /// Packs `b` (`K x N`) for `table`.
+    pub fn with_kernels(table: &Kernels, b: MatRef) -> PackedB {
+        let (k, n, nr) = (b.rows, b.cols, table.nr);
+        let len = n.div_ceil(nr) * nr * k;
+        let mut data = AlignedBuf::with_len(len);
+        if k > 0 {
+            pack_b(data.get(len), &b, 0, k, 0..n, nr, k * nr);
+        }
+        PackedB {
+            data,
+            k,
+            n,
+            nr,
+            kernel: table.name,
+        }
+    }
+
+    /// Rows (K) of the packed matrix.
+    pub fn rows(&self) -> usize {
+        self.k
+    }
+
+    /// Columns (N) of the packed matrix.
+    pub fn cols(&self) -> usize {
+        self.n
+    }
+
+    /// Panels: `ceil(n / nr)` of `k * nr` floats.
+    pub(crate) fn panels(&self) -> &[f32] {
+        self.data.slice(self.n.div_ceil(self.nr) * self.nr * self.k)
+    }
+}
