@@ -22,7 +22,8 @@ fn large_shapes_cross_every_block() {
             for (m, n, k) in [
                 (173, 131, 300),
                 (64, 200, 576),
-                (1, 300, 700),
+                (1, 300, 701),
+                (1, 1000, 37),
                 (300, 1, 513),
             ] {
                 let mut case = Case::simple(m, n, k);

@@ -17,11 +17,13 @@ pub(crate) fn plug(table: &mut Kernels) {
     table.gemv_rows = gemv::rows;
     table.gemv_dots = gemv::dots;
     table.act = act::slice;
-    // BLIS's Haswell/Zen sgemm blocking for a 6x16 tile: a kc x 16 B micro-panel is 16 KiB
-    // (L1 is 32-48 KiB), a 168 x 256 A block 168 KiB (L2 >= 512 KiB), B blocks stream from L3.
+    // A kc x 16 B micro-panel is 16 KiB (L1 is 32-48 KiB) and a 168 x 256 A block 168 KiB.
+    // BLIS takes nc = 4080 to keep the B block in L3; nc = 512 (512 KiB) keeps it in L2 on
+    // cores with >= 1 MiB of it and costs only more repacking of A (1 / (2 nc) of the flops).
+    // Measured 1.2-1.4x faster on M64 N3136 K576, where packing B is a large share of the work.
     table.blocking = Blocking {
         mc: 168,
         kc: 256,
-        nc: 4080,
+        nc: 512,
     };
 }
