@@ -63,6 +63,9 @@ fn time(single_thread: bool, f: &mut dyn FnMut()) -> f64 {
     (clock(single_thread) - t0) / reps as f64
 }
 
+/// An implementation writing C.
+type Run<'a> = Box<dyn FnMut(&mut [f32]) + 'a>;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -183,7 +186,7 @@ fn main() {
                 ..GemmParams::default()
             },
         );
-        let mut runs: Vec<Box<dyn FnMut(&mut [f32])>> = vec![
+        let mut runs: Vec<Run> = vec![
             Box::new(|c| {
                 native
                     .gemm(&p1, am, bm, MatMut::row_major(c, m, n).unwrap())
