@@ -85,7 +85,7 @@ fn run_blocked(table: &Kernels, params: &GemmParams, a: MatRef, b: BSource, c: M
         params.threads,
         table.min_flops_per_thread,
     );
-    parallel::run(&blocks, |rows, cols| {
+    parallel::run(blocks, |(rows, cols)| {
         with_workspace(|ws| block(&job, rows, cols, ws))
     });
 }

@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::driver::BSource;
-use super::parallel::{split_1d, threads_for};
+use super::parallel::{self, split_1d, threads_for};
 use super::view::{MatMut, MatRef};
 use super::{Bias, GemmParams};
 use crate::Kernels;
@@ -84,22 +84,12 @@ pub(crate) fn try_run<'c>(
     );
     let mut chunks = Vec::with_capacity(parts.len());
     let mut rest = y.as_mut_slice();
-    for r in &parts {
+    for r in parts {
         let (head, tail) = rest.split_at_mut(r.len());
-        chunks.push((r.clone(), head));
+        chunks.push((r, head));
         rest = tail;
     }
-    std::thread::scope(|s| {
-        let mut iter = chunks.into_iter();
-        let first = iter.next();
-        for (r, out) in iter {
-            let (x, layout) = (&x, &layout);
-            s.spawn(move || outputs(table, x, layout, r, out));
-        }
-        if let Some((r, out)) = first {
-            outputs(table, &x, &layout, r, out);
-        }
-    });
+    parallel::run(chunks, |(r, out)| outputs(table, &x, &layout, r, out));
 
     finish(table, params, &mut y, c);
     None

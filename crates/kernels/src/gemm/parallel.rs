@@ -1,7 +1,8 @@
 //! Splitting a product across threads. Each thread gets whole tiles of C (a range of rows or
 //! of columns) and runs the full loop nest on them, so every output is computed by exactly one
 //! thread with the same arithmetic as with one thread: results are bit-identical for any
-//! thread count, and nothing is shared but read-only inputs.
+//! thread count (and whichever pool thread runs a block), and nothing is shared but read-only
+//! inputs.
 
 use std::ops::Range;
 
@@ -59,23 +60,22 @@ pub(crate) fn split_2d(
     }
 }
 
-/// Runs `f` on every block, the first on the calling thread and the others on scoped threads.
-pub(crate) fn run<F>(blocks: &[(Range<usize>, Range<usize>)], f: F)
-where
-    F: Fn(Range<usize>, Range<usize>) + Sync,
-{
-    let Some(((rows, cols), rest)) = blocks.split_first() else {
+/// Runs `f` on every item, the first on the calling thread and the others on rayon's global
+/// pool (persistent threads: spawning OS threads per call costs as much as a small GEMM).
+pub(crate) fn run<T: Send>(items: Vec<T>, f: impl Fn(T) + Sync) {
+    let mut items = items.into_iter();
+    let Some(first) = items.next() else {
         return;
     };
-    if rest.is_empty() {
-        return f(rows.clone(), cols.clone());
+    if items.len() == 0 {
+        return f(first);
     }
-    std::thread::scope(|s| {
-        for (r, c) in rest {
+    rayon_core::in_place_scope(|s| {
+        for item in items {
             let f = &f;
-            s.spawn(move || f(r.clone(), c.clone()));
+            s.spawn(move |_| f(item));
         }
-        f(rows.clone(), cols.clone());
+        f(first);
     });
 }
 
