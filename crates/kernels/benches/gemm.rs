@@ -12,13 +12,22 @@ use std::time::{Duration, Instant};
 
 use edgeopt_kernels::{reference, GemmParams, Kernels, MatMut, MatRef, PackedB};
 
-/// (name, M, N, K): convolutions as `W[Cout x Cin*kh*kw] * im2col[Cin*kh*kw x H*W]`.
-const SHAPES: [(&str, usize, usize, usize); 5] = [
-    ("3x3 64->64 @56 (M64 N3136 K576)", 64, 3136, 576),
-    ("1x1 64->128 @56 (M128 N3136 K64)", 128, 3136, 64),
-    ("3x3 256->256 @14 (M256 N196 K2304)", 256, 196, 2304),
-    ("fc 1024->1000 batch 1 (M1 N1000 K1024)", 1, 1000, 1024),
-    ("square 512", 512, 512, 512),
+/// (name, M, N, K, B transposed): convolutions as `W[Cout x Cin*kh*kw] * im2col[Cin*kh*kw x H*W]`,
+/// and a batch-1 fully-connected layer with its weights stored `[K, N]` (MatMul) or `[N, K]`
+/// (ONNX Gemm with transB = 1).
+const SHAPES: [(&str, usize, usize, usize, bool); 6] = [
+    ("3x3 64->64 @56 (M64 N3136 K576)", 64, 3136, 576, false),
+    ("1x1 64->128 @56 (M128 N3136 K64)", 128, 3136, 64, false),
+    ("3x3 256->256 @14 (M256 N196 K2304)", 256, 196, 2304, false),
+    (
+        "fc 1024->1000 batch 1 (M1 N1000 K1024)",
+        1,
+        1000,
+        1024,
+        false,
+    ),
+    ("fc 1024->1000 batch 1, B transposed", 1, 1000, 1024, true),
+    ("square 512", 512, 512, 512, false),
 ];
 
 fn random(len: usize, mut s: u64) -> Vec<f32> {
@@ -136,12 +145,16 @@ fn main() {
         native.name()
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    for (name, m, n, k) in SHAPES {
+    for (name, m, n, k, trans_b) in SHAPES {
         let a = random(m * k, 1);
         let b = random(k * n, 2);
         let mut c = vec![0f32; m * n];
         let am = MatRef::row_major(&a, m, k).unwrap();
-        let bm = MatRef::row_major(&b, k, n).unwrap();
+        let bm = if trans_b {
+            MatRef::row_major(&b, n, k).unwrap().t()
+        } else {
+            MatRef::row_major(&b, k, n).unwrap()
+        };
         let packed = PackedB::with_kernels(native, bm);
         let flops = 2.0 * (m * n * k) as f64;
         let p1 = GemmParams::default();

@@ -41,11 +41,13 @@ impl AlignedBuf {
     }
 }
 
-/// One thread's packing buffers.
+/// One thread's buffers: packed A and B, and a C tile for edges. Kept in a pool, the tile
+/// buffer is not zeroed per tile (stale floats in its unused part are never copied out).
 #[derive(Default)]
 pub(crate) struct Workspace {
     pub a: AlignedBuf,
     pub b: AlignedBuf,
+    pub c: AlignedBuf,
 }
 
 /// Workspaces kept between calls; bounded so a burst of threads does not pin memory forever.

@@ -110,17 +110,38 @@ fn epilogue_only(params: &GemmParams, c: MatMut) {
     }
 }
 
+/// Which part of the K loop a micro-kernel call covers.
+#[derive(Clone, Copy)]
+struct Depth {
+    kc: usize,
+    /// First block: C is scaled by beta (later blocks add to it).
+    first: bool,
+    /// Last block: bias and activation are applied.
+    last: bool,
+}
+
 /// Computes `C[rows, cols]`; `cols.start` is a multiple of `nr` (packed B is indexed by panel).
 fn block(job: &Job, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) {
     let t = job.table;
     let (mr, nr, bl) = (t.mr, t.nr, t.blocking);
+    let Workspace {
+        a: abuf,
+        b: bbuf,
+        c: cbuf,
+    } = ws;
+    let scratch = cbuf.get(MAX_TILE);
     for jc in cols.clone().step_by(bl.nc) {
         let nc = bl.nc.min(cols.end - jc);
         for pc in (0..job.k).step_by(bl.kc) {
             let kc = bl.kc.min(job.k - pc);
+            let depth = Depth {
+                kc,
+                first: pc == 0,
+                last: pc + kc == job.k,
+            };
             let (bpanels, panel_stride): (&[f32], usize) = match job.b {
                 BSource::Strided(ref b) => {
-                    let buf = ws.b.get(nc.div_ceil(nr) * nr * kc);
+                    let buf = bbuf.get(nc.div_ceil(nr) * nr * kc);
                     pack_b(buf, b, pc, kc, jc..jc + nc, nr, kc * nr);
                     (buf, kc * nr)
                 }
@@ -128,11 +149,9 @@ fn block(job: &Job, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) 
                     (&pb.panels()[(jc / nr) * job.k * nr + pc * nr..], job.k * nr)
                 }
             };
-            let first = pc == 0;
-            let last = pc + kc == job.k;
             for ic in rows.clone().step_by(bl.mc) {
                 let mc = bl.mc.min(rows.end - ic);
-                let apanels = ws.a.get(mc.div_ceil(mr) * mr * kc);
+                let apanels = abuf.get(mc.div_ceil(mr) * mr * kc);
                 pack_a(apanels, &job.a, ic..ic + mc, pc, kc, mr);
                 for jr in (0..nc).step_by(nr) {
                     let bp = &bpanels[(jr / nr) * panel_stride..][..kc * nr];
@@ -140,7 +159,7 @@ fn block(job: &Job, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) 
                         let ap = &apanels[(ir / mr) * mr * kc..][..kc * mr];
                         let at = (ic + ir, jc + jr);
                         let size = (mr.min(mc - ir), nr.min(nc - jr));
-                        tile(job, at, size, kc, ap, bp, first, last);
+                        tile(job, at, size, depth, ap, bp, scratch);
                     }
                 }
             }
@@ -150,17 +169,15 @@ fn block(job: &Job, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) 
 
 /// One micro-kernel call for the tile at `(i0, j0)` with `size` valid rows and columns. Full
 /// tiles of a unit-column-stride C are written in place; edge tiles (and any other C) go
-/// through a small buffer, so the kernel always sees a full `mr x nr` tile.
-#[allow(clippy::too_many_arguments)]
+/// through `scratch` (`MAX_TILE` floats), so the kernel always sees a full `mr x nr` tile.
 fn tile(
     job: &Job,
     (i0, j0): (usize, usize),
     (rows, cols): (usize, usize),
-    kc: usize,
+    Depth { kc, first, last }: Depth,
     ap: &[f32],
     bp: &[f32],
-    first: bool,
-    last: bool,
+    scratch: &mut [f32],
 ) {
     let t = job.table;
     let (mr, nr) = (t.mr, t.nr);
@@ -190,10 +207,10 @@ fn tile(
         return;
     }
     assert!(
-        mr * nr <= MAX_TILE && mr <= 32 && nr <= 32,
+        mr * nr <= scratch.len() && mr <= 32 && nr <= 32,
         "tables keep tiles small"
     );
-    let mut buf = [0f32; MAX_TILE];
+    let buf = scratch;
     let mut pad = [0f32; 32];
     let bias = match bias {
         Bias::None => TileBias::None,

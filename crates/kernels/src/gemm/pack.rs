@@ -33,13 +33,49 @@ pub(crate) fn pack_a(
                 let start = r0 + (k0 + p) * a.cs;
                 out[..valid].copy_from_slice(&a.data[start..start + valid]);
             }
-        } else {
-            // Row-major (or general) A: walk each row once, scattering with stride mr.
-            for i in 0..valid {
-                for p in 0..kc {
-                    panel[p * mr + i] = a.at(r0 + i, k0 + p);
-                }
+        } else if a.cs == 1 && valid == mr {
+            match mr {
+                4 => pack_a_rows::<4>(panel, a, r0, k0, kc),
+                6 => pack_a_rows::<6>(panel, a, r0, k0, kc),
+                8 => pack_a_rows::<8>(panel, a, r0, k0, kc),
+                _ => pack_a_any(panel, a, r0, valid, k0, kc, mr),
             }
+        } else {
+            pack_a_any(panel, a, r0, valid, k0, kc, mr);
+        }
+    }
+}
+
+/// Row-major A, full panel: `MR` row slices read in step (sequential streams the prefetchers
+/// follow) and written out sequentially. Slicing the rows up front removes the per-element
+/// bounds checks and index arithmetic of `pack_a_any`, which made packing A a fifth of the
+/// time of a 256 x 196 x 2304 product.
+fn pack_a_rows<const MR: usize>(panel: &mut [f32], a: &MatRef, r0: usize, k0: usize, kc: usize) {
+    let rows: [&[f32]; MR] = std::array::from_fn(|i| {
+        let start = (r0 + i) * a.rs + k0;
+        &a.data[start..start + kc]
+    });
+    for (p, out) in panel.chunks_exact_mut(MR).enumerate() {
+        let out: &mut [f32; MR] = out.try_into().expect("MR floats");
+        for i in 0..MR {
+            out[i] = rows[i][p];
+        }
+    }
+}
+
+/// Any layout, element by element.
+fn pack_a_any(
+    panel: &mut [f32],
+    a: &MatRef,
+    r0: usize,
+    valid: usize,
+    k0: usize,
+    kc: usize,
+    mr: usize,
+) {
+    for i in 0..valid {
+        for p in 0..kc {
+            panel[p * mr + i] = a.at(r0 + i, k0 + p);
         }
     }
 }
