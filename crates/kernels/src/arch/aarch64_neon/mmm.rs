@@ -8,6 +8,7 @@ use std::arch::aarch64::*;
 
 use super::act;
 use crate::arch::{Epilogue, TileBias};
+use crate::Activation;
 
 /// Tile rows.
 pub(crate) const MR: usize = 8;
@@ -75,7 +76,9 @@ pub(super) unsafe fn kernel(
             }
         }
     }
-    act::apply(out.as_flattened_mut(), epi.act);
+    if epi.act != Activation::None {
+        act::apply(out.as_flattened_mut(), epi.act);
+    }
     for i in 0..MR {
         for v in 0..2 {
             // SAFETY: as above.

@@ -9,6 +9,7 @@ use std::arch::x86_64::*;
 
 use super::act;
 use crate::arch::{Epilogue, TileBias};
+use crate::Activation;
 
 /// Tile rows.
 pub(crate) const MR: usize = 6;
@@ -84,8 +85,10 @@ unsafe fn tile<const M: usize, const V: usize>(
             }
         }
     }
-    // SAFETY: called from a function with the same target features.
-    unsafe { act::apply(out.as_flattened_mut(), epi.act) };
+    if epi.act != Activation::None {
+        // SAFETY: called from a function with the same target features.
+        unsafe { act::apply(out.as_flattened_mut(), epi.act) };
+    }
     for i in 0..M {
         for v in 0..V {
             // SAFETY: as above.
