@@ -36,14 +36,32 @@ pub(crate) struct Epilogue {
     pub act: Activation,
 }
 
-/// GEMM micro-kernel `(kc, a, b, c, rsc, epilogue)`: computes the `mr x nr` tile
+/// GEMM micro-kernel `(kc, a, b, c, rsc, epilogue, tiles)`: computes the `mr x nr` tile
 /// `acc[i][j] = sum_{p < kc} a[p * mr + i] * b[p * nr + j]` from packed panels and stores it to
-/// `c[i * rsc + j]` through the epilogue.
+/// `c[i * rsc + j]` through the epilogue; then the same for `tiles - 1` more tiles below it,
+/// tile `t` reading the A panel at `a + t * kc * mr`, writing C from row `t * mr` and taking a
+/// row bias from `t * mr` (one call per column of tiles keeps the call overhead off short Ks).
 ///
-/// Safety: `a` has `kc * mr` readable floats, `b` has `kc * nr`, `c` has `mr` rows of `nr`
-/// writable (and, if `beta != 0`, readable) floats at row stride `rsc`, the bias pointer has the
-/// extent its variant states, and the CPU has the kernel's features.
-pub(crate) type MicroKernel = unsafe fn(usize, *const f32, *const f32, *mut f32, usize, &Epilogue);
+/// Safety: `a` has `tiles * kc * mr` readable floats, `b` has `kc * nr`, `c` has `tiles * mr`
+/// rows of `nr` writable (and, if `beta != 0`, readable) floats at row stride `rsc`, a row bias
+/// has `tiles * mr` values and a column bias `nr`, and the CPU has the kernel's features.
+pub(crate) type MicroKernel =
+    unsafe fn(usize, *const f32, *const f32, *mut f32, usize, &Epilogue, usize);
+
+impl Epilogue {
+    /// The epilogue of tile `t` of a column of tiles `mr` rows high (advances a row bias).
+    ///
+    /// Safety: a row bias has more than `t * mr` values.
+    #[inline]
+    pub(crate) unsafe fn for_tile(&self, t: usize, mr: usize) -> Epilogue {
+        let bias = match self.bias {
+            // SAFETY: the caller guarantees the row bias extent.
+            TileBias::Row(p) => TileBias::Row(unsafe { p.add(t * mr) }),
+            other => other,
+        };
+        Epilogue { bias, ..*self }
+    }
+}
 
 /// GEMV kernel `(k, n, x, b, ldb, y)`, overwriting `y[0..n]`, in one of two layouts:
 /// - rows: `y[j] = sum_{p < k} x[p] * b[p * ldb + j]` (B's rows are contiguous),

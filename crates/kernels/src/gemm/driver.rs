@@ -155,11 +155,28 @@ fn block(job: &Job, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) 
                 pack_a(apanels, &job.a, ic..ic + mc, pc, kc, mr);
                 for jr in (0..nc).step_by(nr) {
                     let bp = &bpanels[(jr / nr) * panel_stride..][..kc * nr];
-                    for ir in (0..mc).step_by(mr) {
+                    let cols = nr.min(nc - jr);
+                    // Full tiles of this column of tiles in one call, then the edge tile.
+                    let full = if cols == nr && job.c.cs == 1 {
+                        mc / mr
+                    } else {
+                        0
+                    };
+                    if full > 0 {
+                        full_tiles(
+                            job,
+                            (ic, jc + jr),
+                            full,
+                            depth,
+                            &apanels[..full * mr * kc],
+                            bp,
+                        );
+                    }
+                    for ir in (full * mr..mc).step_by(mr) {
                         let ap = &apanels[(ir / mr) * mr * kc..][..kc * mr];
                         let at = (ic + ir, jc + jr);
-                        let size = (mr.min(mc - ir), nr.min(nc - jr));
-                        tile(job, at, size, depth, ap, bp, scratch);
+                        let size = (mr.min(mc - ir), cols);
+                        edge_tile(job, at, size, depth, ap, bp, scratch);
                     }
                 }
             }
@@ -167,45 +184,69 @@ fn block(job: &Job, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) 
     }
 }
 
-/// One micro-kernel call for the tile at `(i0, j0)` with `size` valid rows and columns. Full
-/// tiles of a unit-column-stride C are written in place; edge tiles (and any other C) go
-/// through `scratch` (`MAX_TILE` floats), so the kernel always sees a full `mr x nr` tile.
-fn tile(
+/// The epilogue of a call: beta only on the first depth block, bias and activation only on
+/// the last (earlier blocks store partial sums).
+fn epilogue<'a>(job: &Job<'a>, depth: Depth) -> (f32, Activation, Bias<'a>) {
+    let p = &job.params;
+    let beta = if depth.first { p.beta } else { 1.0 };
+    let act = if depth.last {
+        p.activation
+    } else {
+        Activation::None
+    };
+    let bias = if depth.last { p.bias } else { Bias::None };
+    (beta, act, bias)
+}
+
+/// `count` full tiles stacked from row `i0` at column `j0`, written in place in C (which has a
+/// unit column stride): one micro-kernel call, so the call overhead is paid once per column
+/// of tiles instead of once per tile (it shows with a short K).
+fn full_tiles(
+    job: &Job,
+    (i0, j0): (usize, usize),
+    count: usize,
+    depth: Depth,
+    ap: &[f32],
+    bp: &[f32],
+) {
+    let t = job.table;
+    let (mr, nr, c) = (t.mr, t.nr, job.c);
+    let (beta, act, bias) = epilogue(job, depth);
+    let bias = match bias {
+        Bias::None => TileBias::None,
+        Bias::PerRow(v) => TileBias::Row(v[i0..i0 + count * mr].as_ptr()),
+        Bias::PerCol(v) => TileBias::Col(v[j0..j0 + nr].as_ptr()),
+    };
+    let epi = Epilogue {
+        alpha: job.params.alpha,
+        beta,
+        bias,
+        act,
+    };
+    // SAFETY: the `count * mr x nr` block at (i0, j0) lies inside C, written by this thread
+    // alone; `ap` holds count * kc * mr floats and `bp` kc * nr; the bias slices were cut to
+    // the block; the table's kernels only exist on CPUs that support them.
+    unsafe {
+        let at = c.ptr.add(i0 * c.rs + j0);
+        (t.mmm)(depth.kc, ap.as_ptr(), bp.as_ptr(), at, c.rs, &epi, count)
+    };
+}
+
+/// One tile at `(i0, j0)` with `size` valid rows and columns, or any tile of a C whose column
+/// stride is not 1: computed in `scratch` (`MAX_TILE` floats) so that the kernel always sees
+/// a full `mr x nr` tile, then copied out.
+fn edge_tile(
     job: &Job,
     (i0, j0): (usize, usize),
     (rows, cols): (usize, usize),
-    Depth { kc, first, last }: Depth,
+    depth: Depth,
     ap: &[f32],
     bp: &[f32],
     scratch: &mut [f32],
 ) {
     let t = job.table;
-    let (mr, nr) = (t.mr, t.nr);
-    let p = &job.params;
-    let beta = if first { p.beta } else { 1.0 };
-    let act = if last { p.activation } else { Activation::None };
-    let bias = if last { p.bias } else { Bias::None };
-    let full = rows == mr && cols == nr && job.c.cs == 1;
-    let c = job.c;
-    // SAFETY (for every unsafe block below): (i0, j0) + (rows, cols) lies inside C, which
-    // this thread alone writes in this range; `ap`/`bp` hold kc * mr / kc * nr floats; the
-    // table's kernels only exist on CPUs that support them.
-    let at = unsafe { c.ptr.add(i0 * c.rs + j0 * c.cs) };
-    if full {
-        let bias = match bias {
-            Bias::None => TileBias::None,
-            Bias::PerRow(v) => TileBias::Row(v[i0..i0 + mr].as_ptr()),
-            Bias::PerCol(v) => TileBias::Col(v[j0..j0 + nr].as_ptr()),
-        };
-        let epi = Epilogue {
-            alpha: p.alpha,
-            beta,
-            bias,
-            act,
-        };
-        unsafe { (t.mmm)(kc, ap.as_ptr(), bp.as_ptr(), at, c.rs, &epi) };
-        return;
-    }
+    let (mr, nr, c) = (t.mr, t.nr, job.c);
+    let (beta, act, bias) = epilogue(job, depth);
     assert!(
         mr * nr <= scratch.len() && mr <= 32 && nr <= 32,
         "tables keep tiles small"
@@ -223,6 +264,10 @@ fn tile(
             TileBias::Col(pad.as_ptr())
         }
     };
+    // SAFETY (every block below): (i0, j0) + (rows, cols) lies inside C, written by this
+    // thread alone; `ap`/`bp` hold kc * mr / kc * nr floats; `buf` holds mr * nr; the table's
+    // kernels only exist on CPUs that support them.
+    let at = unsafe { c.ptr.add(i0 * c.rs + j0 * c.cs) };
     if beta != 0.0 {
         for i in 0..rows {
             for j in 0..cols {
@@ -231,12 +276,22 @@ fn tile(
         }
     }
     let epi = Epilogue {
-        alpha: p.alpha,
+        alpha: job.params.alpha,
         beta,
         bias,
         act,
     };
-    unsafe { (t.mmm)(kc, ap.as_ptr(), bp.as_ptr(), buf.as_mut_ptr(), nr, &epi) };
+    unsafe {
+        (t.mmm)(
+            depth.kc,
+            ap.as_ptr(),
+            bp.as_ptr(),
+            buf.as_mut_ptr(),
+            nr,
+            &epi,
+            1,
+        )
+    };
     for i in 0..rows {
         for j in 0..cols {
             unsafe { *at.add(i * c.rs + j * c.cs) = buf[i * nr + j] };

@@ -16,8 +16,6 @@ pub(crate) const MR: usize = 8;
 pub(crate) const NR: usize = 8;
 
 /// See [`crate::arch::MicroKernel`] for the contract.
-// Index loops over the const-sized register arrays read as the math; iterators add nothing.
-#[allow(clippy::needless_range_loop)]
 pub(super) unsafe fn kernel(
     kc: usize,
     a: *const f32,
@@ -25,7 +23,28 @@ pub(super) unsafe fn kernel(
     c: *mut f32,
     rsc: usize,
     epi: &Epilogue,
+    tiles: usize,
 ) {
+    for t in 0..tiles {
+        // SAFETY: the caller guarantees `tiles` A panels, C row blocks and row-bias blocks.
+        unsafe {
+            tile(
+                kc,
+                a.add(t * kc * MR),
+                b,
+                c.add(t * MR * rsc),
+                rsc,
+                &epi.for_tile(t, MR),
+            )
+        };
+    }
+}
+
+/// One tile of [`kernel`].
+// Index loops over the const-sized register arrays read as the math; iterators add nothing.
+#[allow(clippy::needless_range_loop)]
+#[inline]
+unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, epi: &Epilogue) {
     let mut acc = [[vdupq_n_f32(0.0); 2]; MR];
     for p in 0..kc {
         // SAFETY: p < kc, and the panels hold kc * 8 floats each.

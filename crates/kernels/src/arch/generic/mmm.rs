@@ -16,7 +16,26 @@ pub(crate) unsafe fn kernel(
     c: *mut f32,
     rsc: usize,
     epi: &Epilogue,
+    tiles: usize,
 ) {
+    for t in 0..tiles {
+        // SAFETY: the caller guarantees `tiles` A panels, C row blocks and row-bias blocks.
+        unsafe {
+            tile(
+                kc,
+                a.add(t * kc * MR),
+                b,
+                c.add(t * MR * rsc),
+                rsc,
+                &epi.for_tile(t, MR),
+            )
+        };
+    }
+}
+
+/// One tile of [`kernel`].
+#[inline]
+unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize, epi: &Epilogue) {
     // SAFETY: the caller guarantees `kc * MR` floats at `a` and `kc * NR` at `b`.
     let (a, b) = unsafe {
         (

@@ -27,9 +27,16 @@ pub(super) unsafe fn kernel(
     c: *mut f32,
     rsc: usize,
     epi: &Epilogue,
+    tiles: usize,
 ) {
-    // SAFETY: same contract; the table only holds this kernel when AVX2 and FMA were detected.
-    unsafe { tile::<MR, NV>(kc, a, b, c, rsc, epi) }
+    for t in 0..tiles {
+        // SAFETY: the caller guarantees `tiles` A panels, C row blocks and row-bias blocks;
+        // the table only holds this kernel when AVX2 and FMA were detected.
+        unsafe {
+            let (at, ct) = (a.add(t * kc * MR), c.add(t * MR * rsc));
+            tile::<MR, NV>(kc, at, b, ct, rsc, &epi.for_tile(t, MR))
+        }
+    }
 }
 
 /// The kernel for any `M x 8V` tile, so other tile shapes can be measured by changing `MR`/`NV`.
