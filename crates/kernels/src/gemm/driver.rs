@@ -271,6 +271,7 @@ fn edge_tile(
     if beta != 0.0 {
         for i in 0..rows {
             for j in 0..cols {
+                // SAFETY: (i, j) is inside the tile, inside C.
                 buf[i * nr + j] = unsafe { *at.add(i * c.rs + j * c.cs) };
             }
         }
@@ -281,6 +282,7 @@ fn edge_tile(
         bias,
         act,
     };
+    // SAFETY: see above; the kernel writes the full mr x nr tile into `buf`.
     unsafe {
         (t.mmm)(
             depth.kc,
@@ -294,6 +296,7 @@ fn edge_tile(
     };
     for i in 0..rows {
         for j in 0..cols {
+            // SAFETY: (i, j) is inside the tile, inside C.
             unsafe { *at.add(i * c.rs + j * c.cs) = buf[i * nr + j] };
         }
     }

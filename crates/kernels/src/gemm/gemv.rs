@@ -102,10 +102,12 @@ fn outputs(table: &Kernels, x: &[f32], layout: &Layout, r: Range<usize>, out: &m
     // B element `(p, j)` with p < k and j in `r` is inside `data` at the index the layout
     // names; the table only holds kernels this CPU runs.
     match *layout {
+        // SAFETY: see above.
         Layout::Rows { data, ld } => unsafe {
             let b = data.as_ptr().add(r.start);
             (table.gemv_rows)(k, r.len(), x.as_ptr(), b, ld, out.as_mut_ptr())
         },
+        // SAFETY: see above.
         Layout::Dots { data, ld } => unsafe {
             let b = data.as_ptr().add(r.start * ld);
             (table.gemv_dots)(k, r.len(), x.as_ptr(), b, ld, out.as_mut_ptr())
@@ -115,6 +117,7 @@ fn outputs(table: &Kernels, x: &[f32], layout: &Layout, r: Range<usize>, out: &m
             let mut tmp = vec![0f32; nr];
             for (q, dst) in out.chunks_mut(nr).enumerate() {
                 let panel = &panels[(r.start / nr + q) * k * nr..][..k * nr];
+                // SAFETY: `panel` is k rows of nr floats, `tmp` holds nr.
                 unsafe {
                     (table.gemv_rows)(k, nr, x.as_ptr(), panel.as_ptr(), nr, tmp.as_mut_ptr())
                 };

@@ -5,45 +5,43 @@ use std::arch::aarch64::*;
 use crate::Activation;
 
 /// Applies `act` to every register. One `match` per call keeps the branch out of the lanes.
-pub(super) fn apply(xs: &mut [float32x4_t], act: Activation) {
-    // SAFETY (every block): NEON is in the aarch64 baseline; no memory is touched.
-    let zero = unsafe { vdupq_n_f32(0.0) };
+///
+/// Safety: none beyond NEON, which is in the aarch64 baseline; `unsafe` because the NEON
+/// intrinsics were `unsafe fn`s before Rust 1.87 (this workspace supports 1.85).
+pub(super) unsafe fn apply(xs: &mut [float32x4_t], act: Activation) {
+    let zero = vdupq_n_f32(0.0);
     match act {
         Activation::None => {}
         Activation::Relu => {
             for x in xs.iter_mut() {
-                *x = unsafe { vmaxq_f32(*x, zero) };
+                *x = vmaxq_f32(*x, zero);
             }
         }
         Activation::Clip { min, max } => {
             for x in xs.iter_mut() {
-                *x = unsafe { vminq_f32(vmaxq_f32(*x, vdupq_n_f32(min)), vdupq_n_f32(max)) };
+                *x = vminq_f32(vmaxq_f32(*x, vdupq_n_f32(min)), vdupq_n_f32(max));
             }
         }
         Activation::LeakyRelu { alpha } => {
             // max(x, 0) + alpha * min(x, 0) is right for any alpha, with no select.
             for x in xs.iter_mut() {
-                *x = unsafe {
-                    vfmaq_f32(vmaxq_f32(*x, zero), vdupq_n_f32(alpha), vminq_f32(*x, zero))
-                };
+                *x = vfmaq_f32(vmaxq_f32(*x, zero), vdupq_n_f32(alpha), vminq_f32(*x, zero));
             }
         }
         Activation::Sigmoid => {
             for x in xs.iter_mut() {
-                *x = unsafe {
-                    let one = vdupq_n_f32(1.0);
-                    vdivq_f32(one, vaddq_f32(one, exp(vnegq_f32(*x))))
-                };
+                let one = vdupq_n_f32(1.0);
+                *x = vdivq_f32(one, vaddq_f32(one, exp(vnegq_f32(*x))));
             }
         }
         Activation::HardSigmoid { alpha, beta } => {
             for x in xs.iter_mut() {
-                *x = unsafe { hard_sigmoid(*x, alpha, beta) };
+                *x = hard_sigmoid(*x, alpha, beta);
             }
         }
         Activation::HardSwish => {
             for x in xs.iter_mut() {
-                *x = unsafe { vmulq_f32(*x, hard_sigmoid(*x, 1.0 / 6.0, 0.5)) };
+                *x = vmulq_f32(*x, hard_sigmoid(*x, 1.0 / 6.0, 0.5));
             }
         }
     }

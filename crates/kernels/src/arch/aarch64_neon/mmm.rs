@@ -96,7 +96,8 @@ unsafe fn tile(kc: usize, a: *const f32, b: *const f32, c: *mut f32, rsc: usize,
         }
     }
     if epi.act != Activation::None {
-        act::apply(out.as_flattened_mut(), epi.act);
+        // SAFETY: register arithmetic only.
+        unsafe { act::apply(out.as_flattened_mut(), epi.act) };
     }
     for i in 0..MR {
         for v in 0..2 {
