@@ -155,7 +155,7 @@ fn main() {
         } else {
             MatRef::row_major(&b, k, n).unwrap()
         };
-        let packed = PackedB::with_kernels(native, bm);
+        let packed = PackedB::with_kernels(native, bm).unwrap();
         let flops = 2.0 * (m * n * k) as f64;
         let p1 = GemmParams::default();
         let p2 = GemmParams { threads: 2, ..p1 };

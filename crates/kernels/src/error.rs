@@ -14,6 +14,15 @@ pub enum KernelError {
         /// Rows and columns of C.
         c: (usize, usize),
     },
+    /// A product whose operands have more elements than `usize` counts (possible only with
+    /// zero strides, which let a short slice stand for a huge matrix).
+    #[error("gemm: A is {}x{} and B is {}x{}: too large to address", a.0, a.1, b.0, b.1)]
+    TooLarge {
+        /// Rows and columns of A.
+        a: (usize, usize),
+        /// Rows and columns of B.
+        b: (usize, usize),
+    },
     /// A matrix view reaches past the end of its slice.
     #[error(
         "a {rows}x{cols} matrix with strides ({row_stride}, {col_stride}) needs {needed} \

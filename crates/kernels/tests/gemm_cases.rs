@@ -197,7 +197,8 @@ fn prepacked_b_must_match_the_table_and_the_product() {
     let data = vec![1.0f32; 64];
     let mut out = vec![0.0f32; 64];
     let a = MatRef::row_major(&data, 3, 4).unwrap();
-    let packed = PackedB::with_kernels(Kernels::native(), MatRef::row_major(&data, 4, 5).unwrap());
+    let packed =
+        PackedB::with_kernels(Kernels::native(), MatRef::row_major(&data, 4, 5).unwrap()).unwrap();
     assert_eq!((packed.rows(), packed.cols()), (4, 5));
     let c = MatMut::row_major(&mut out, 3, 5).unwrap();
     Kernels::native()
@@ -255,4 +256,19 @@ fn activation_slices_match_the_scalar_definition() {
             .activate(&mut [0.0], Activation::LeakyRelu { alpha: f32::NAN })
             .is_err());
     }
+}
+
+#[test]
+fn broadcast_views_too_large_to_pack_are_errors() {
+    // Zero strides let one element stand for a huge matrix; packing it cannot be addressed.
+    let one = [1.0f32];
+    let huge = usize::MAX / 4;
+    let a = MatRef::new(&one, 1, huge, 0, 0).unwrap();
+    let b = MatRef::new(&one, huge, 1, 0, 0).unwrap();
+    let mut out = [0.0f32];
+    let c = MatMut::row_major(&mut out, 1, 1).unwrap();
+    let err = gemm(&params_plain(), a, b, c).unwrap_err();
+    assert!(matches!(err, KernelError::TooLarge { .. }), "{err}");
+    let wide = MatRef::new(&one, huge, huge, 0, 0).unwrap();
+    assert!(PackedB::new(wide).is_err());
 }

@@ -178,7 +178,7 @@ fn main() {
         let mut c = vec![0f32; m * n];
         let am = MatRef::row_major(&a, m, k).unwrap();
         let bm = MatRef::row_major(&b, k, n).unwrap();
-        let packed = PackedB::with_kernels(native, bm);
+        let packed = PackedB::with_kernels(native, bm).unwrap();
         let (p1, p2) = (
             GemmParams::default(),
             GemmParams {

@@ -114,6 +114,12 @@ pub(crate) fn check(
             c: (c.rows, c.cols),
         });
     }
+    // Packed copies of A and B (with padding to a tile) must be addressable.
+    let padded = |x: usize| x.checked_add(32);
+    let fits = |r: usize, c: usize| padded(r).zip(padded(c)).and_then(|(r, c)| r.checked_mul(c));
+    if fits(a.0, a.1).is_none() || fits(b.0, b.1).is_none() {
+        return Err(KernelError::TooLarge { a, b });
+    }
     let bias = match params.bias {
         Bias::None => None,
         Bias::PerRow(v) => Some(("row", v.len(), c.rows)),

@@ -6,7 +6,7 @@
 
 use super::buffer::AlignedBuf;
 use super::view::MatRef;
-use crate::{kernels, Kernels};
+use crate::{kernels, KernelError, Kernels, Result};
 
 /// Packs `a[rows, k0..k0 + kc]` into `dst` as `ceil(rows.len() / mr)` panels of `kc * mr`.
 pub(crate) fn pack_a(
@@ -172,25 +172,34 @@ impl std::fmt::Debug for PackedB {
 
 impl PackedB {
     /// Packs `b` (`K x N`) for the process's table ([`kernels`]).
-    pub fn new(b: MatRef) -> PackedB {
+    pub fn new(b: MatRef) -> Result<PackedB> {
         PackedB::with_kernels(kernels(), b)
     }
 
-    /// Packs `b` (`K x N`) for `table`.
-    pub fn with_kernels(table: &Kernels, b: MatRef) -> PackedB {
+    /// Packs `b` (`K x N`) for `table`. Fails only if the packed size overflows `usize`
+    /// (a broadcast view of a huge matrix).
+    pub fn with_kernels(table: &Kernels, b: MatRef) -> Result<PackedB> {
         let (k, n, nr) = (b.rows, b.cols, table.nr);
-        let len = n.div_ceil(nr) * nr * k;
+        let len = n
+            .div_ceil(nr)
+            .checked_mul(nr)
+            .and_then(|cols| cols.checked_mul(k))
+            .filter(|len| len.checked_add(64).is_some())
+            .ok_or(KernelError::TooLarge {
+                a: (0, k),
+                b: (k, n),
+            })?;
         let mut data = AlignedBuf::with_len(len);
         if k > 0 {
             pack_b(data.get(len), &b, 0, k, 0..n, nr, k * nr);
         }
-        PackedB {
+        Ok(PackedB {
             data,
             k,
             n,
             nr,
             kernel: table.name,
-        }
+        })
     }
 
     /// Rows (K) of the packed matrix.

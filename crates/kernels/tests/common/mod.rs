@@ -157,7 +157,7 @@ pub fn run(table: &Kernels, case: &Case, data: &Data, prepacked: bool) -> Vec<f3
     let cm = MatMut::new(&mut c, case.m, case.n, rs, cs).unwrap();
     let params = data.params(case);
     if prepacked {
-        let packed = PackedB::with_kernels(table, data.b(case));
+        let packed = PackedB::with_kernels(table, data.b(case)).unwrap();
         table
             .gemm_prepacked(&params, data.a(case), &packed, cm)
             .unwrap();
