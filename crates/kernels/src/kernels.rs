@@ -1,0 +1,201 @@
+//! The kernel table and how one is picked for the running CPU.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use crate::arch::{self, ActKernel, GemvKernel, MicroKernel};
+use crate::{Activation, KernelError, Result};
+
+/// Cache blocking of the packed GEMM, in elements (BLIS names): an `mc x kc` block of A is
+/// packed to stay in L2, a `kc x nc` block of B in L3, and one `kc x nr` micro-panel of B in L1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blocking {
+    /// Rows of A per packed block; a multiple of the tile rows.
+    pub mc: usize,
+    /// Depth (shared dimension) per packed block.
+    pub kc: usize,
+    /// Columns of B per packed block; a multiple of the tile columns.
+    pub nc: usize,
+}
+
+/// A table of kernels for one instruction set.
+///
+/// Tables are built by [`Kernels::generic`] (portable Rust) and [`Kernels::native`] (the
+/// generic table with entries overridden for the features detected at run time), so an entry is
+/// only ever installed on a CPU that can run it: that is what makes calling the `unsafe fn`
+/// pointers sound.
+#[derive(Clone)]
+pub struct Kernels {
+    pub(crate) name: &'static str,
+    /// Register tile of the micro-kernel: `mr` rows of A by `nr` columns of B.
+    pub(crate) mr: usize,
+    pub(crate) nr: usize,
+    pub(crate) mmm: MicroKernel,
+    pub(crate) gemv_rows: GemvKernel,
+    pub(crate) gemv_dots: GemvKernel,
+    pub(crate) act: ActKernel,
+    pub(crate) blocking: Blocking,
+    /// Work (flops) a thread must get before a product is split; spawning costs ~10-50 us.
+    pub(crate) min_flops_per_thread: usize,
+}
+
+impl fmt::Debug for Kernels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kernels")
+            .field("name", &self.name)
+            .field("tile", &(self.mr, self.nr))
+            .field("blocking", &self.blocking)
+            .field("min_flops_per_thread", &self.min_flops_per_thread)
+            .finish()
+    }
+}
+
+/// The table this process uses: [`Kernels::native`], unless the environment variable
+/// `EDGEOPT_KERNELS` is `generic` (read once, at the first call).
+pub fn kernels() -> &'static Kernels {
+    static SELECTED: OnceLock<&'static Kernels> = OnceLock::new();
+    SELECTED.get_or_init(|| Kernels::select(std::env::var("EDGEOPT_KERNELS").ok().as_deref()))
+}
+
+impl Kernels {
+    /// The portable table: plain Rust that the compiler vectorizes for the baseline target.
+    pub fn generic() -> &'static Kernels {
+        static GENERIC: OnceLock<Kernels> = OnceLock::new();
+        GENERIC.get_or_init(arch::generic::table)
+    }
+
+    /// The fastest table this CPU supports (AVX2+FMA, NEON, or the generic one).
+    pub fn native() -> &'static Kernels {
+        static NATIVE: OnceLock<Kernels> = OnceLock::new();
+        NATIVE.get_or_init(|| {
+            let mut table = arch::generic::table();
+            arch::plug_native(&mut table);
+            table
+        })
+    }
+
+    /// Every distinct table usable here, generic first: what tests and benchmarks iterate over.
+    pub fn available() -> Vec<&'static Kernels> {
+        let mut all = vec![Kernels::generic()];
+        if Kernels::native().name != Kernels::generic().name {
+            all.push(Kernels::native());
+        }
+        all
+    }
+
+    /// The table named by a value of `EDGEOPT_KERNELS`: `generic` forces the portable table;
+    /// anything else (unset, `native`, an unknown name) picks [`Kernels::native`].
+    pub fn select(value: Option<&str>) -> &'static Kernels {
+        match value.map(str::trim) {
+            Some("generic") => Kernels::generic(),
+            _ => Kernels::native(),
+        }
+    }
+
+    /// Name of the table: `generic`, `x86_64_fma` or `aarch64_neon`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Register tile `(mr, nr)` of the GEMM micro-kernel.
+    pub fn tile(&self) -> (usize, usize) {
+        (self.mr, self.nr)
+    }
+
+    /// Cache blocking of the GEMM.
+    pub fn blocking(&self) -> Blocking {
+        self.blocking
+    }
+
+    /// A copy of this table with other cache blocking, for tuning and for tests that need
+    /// small blocks to cross every block boundary.
+    pub fn with_blocking(&self, blocking: Blocking) -> Result<Kernels> {
+        let Blocking { mc, kc, nc } = blocking;
+        if mc == 0 || kc == 0 || nc == 0 || mc % self.mr != 0 || nc % self.nr != 0 {
+            return Err(KernelError::BadBlocking {
+                mc,
+                kc,
+                nc,
+                mr: self.mr,
+                nr: self.nr,
+            });
+        }
+        Ok(Kernels {
+            blocking,
+            ..self.clone()
+        })
+    }
+
+    /// A copy of this table that splits a product across threads only when each thread gets
+    /// at least `flops` (default 4 M); 0 splits whenever more than one thread is asked for.
+    pub fn with_min_flops_per_thread(&self, flops: usize) -> Kernels {
+        Kernels {
+            min_flops_per_thread: flops,
+            ..self.clone()
+        }
+    }
+
+    /// Applies `act` to every element of `xs` with this table's vectorized kernel.
+    pub fn activate(&self, xs: &mut [f32], act: Activation) -> Result<()> {
+        act.validate()?;
+        // SAFETY: the table only holds kernels this CPU runs.
+        unsafe { (self.act)(xs, act) };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_by_env_value() {
+        assert_eq!(Kernels::select(Some("generic")).name(), "generic");
+        assert_eq!(Kernels::select(Some(" generic ")).name(), "generic");
+        assert_eq!(Kernels::select(None).name(), Kernels::native().name());
+        assert_eq!(
+            Kernels::select(Some("bogus")).name(),
+            Kernels::native().name()
+        );
+    }
+
+    #[test]
+    fn native_table_matches_this_cpu() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let fma = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+            let want = if fma { "x86_64_fma" } else { "generic" };
+            assert_eq!(Kernels::native().name(), want);
+        }
+        #[cfg(target_arch = "aarch64")]
+        assert_eq!(Kernels::native().name(), "aarch64_neon");
+    }
+
+    #[test]
+    fn blocking_must_fit_the_tile() {
+        let k = Kernels::generic();
+        let (mr, nr) = k.tile();
+        assert!(k
+            .with_blocking(Blocking {
+                mc: mr,
+                kc: 1,
+                nc: nr
+            })
+            .is_ok());
+        let bad = k
+            .with_blocking(Blocking {
+                mc: mr + 1,
+                kc: 1,
+                nc: nr,
+            })
+            .unwrap_err();
+        assert!(bad.to_string().contains("multiples"), "{bad}");
+        assert!(k
+            .with_blocking(Blocking {
+                mc: mr,
+                kc: 0,
+                nc: nr
+            })
+            .is_err());
+    }
+}
