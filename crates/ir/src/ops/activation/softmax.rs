@@ -36,8 +36,35 @@ pub fn build_log(ctx: &mut BuildCtx) -> Result<Box<dyn Op>> {
     }))
 }
 
-/// Normalizes every group of `x` in place.
-fn softmax<F: Float>(x: &mut [F], (outer, n, inner): (usize, usize, usize), log: bool) {
+/// Rounding between steps. f32/f64 compute straight through (and LogSoftmax as
+/// `x - max - ln(sum)`, which cannot underflow). Half types reproduce numpy, the ONNX reference
+/// that produced the expected outputs: each element-wise step rounds to the half type, float16
+/// sums in f32, and bfloat16 (ml_dtypes) rounds every partial sum too. Computing in f32 and
+/// rounding once differs by an ulp, which is beyond the 1e-3 tolerance for bf16.
+#[derive(Clone, Copy, PartialEq)]
+enum Steps {
+    Exact,
+    F16,
+    BF16,
+}
+
+fn round(steps: Steps, v: f32) -> f32 {
+    match steps {
+        Steps::Exact => v,
+        Steps::F16 => f16::from_f32(v).to_f32(),
+        Steps::BF16 => bf16::from_f32(v).to_f32(),
+    }
+}
+
+/// Normalizes every group of `x` in place; `r` rounds after each element-wise step and
+/// `r_partial` after each addition of the sum.
+fn softmax<F: Float>(
+    x: &mut [F],
+    (outer, n, inner): (usize, usize, usize),
+    log: bool,
+    r: impl Fn(F) -> F,
+    r_partial: impl Fn(F) -> F,
+) {
     for o in 0..outer {
         for k in 0..inner {
             let at = |i: usize| (o * n + i) * inner + k;
@@ -50,19 +77,35 @@ fn softmax<F: Float>(x: &mut [F], (outer, n, inner): (usize, usize, usize), log:
             });
             let mut sum = F::zero();
             for i in 0..n {
-                let e = (x[at(i)] - max).exp();
-                sum = sum + e;
+                let e = r(r(x[at(i)] - max).exp());
+                sum = r_partial(sum + e);
                 if !log {
                     x[at(i)] = e;
                 }
             }
-            let ls = sum.ln();
+            let (sum, ls) = (r(sum), sum.ln());
             for i in 0..n {
                 x[at(i)] = if log {
                     x[at(i)] - max - ls
                 } else {
-                    x[at(i)] / sum
+                    r(x[at(i)] / sum)
                 };
+            }
+        }
+    }
+}
+
+/// Softmax or LogSoftmax of f32 values computed with `steps`.
+fn softmax_f32(v: &mut [f32], groups: (usize, usize, usize), log: bool, steps: Steps) {
+    let r = |v| round(steps, v);
+    match steps {
+        Steps::Exact => softmax(v, groups, log, |v| v, |v| v),
+        // numpy's LogSoftmax is log(Softmax(x)), each rounded.
+        Steps::F16 | Steps::BF16 => {
+            let partial = move |v| if steps == Steps::BF16 { r(v) } else { v };
+            softmax(v, groups, false, r, partial);
+            if log {
+                v.iter_mut().for_each(|x| *x = r(x.ln()));
             }
         }
     }
@@ -101,7 +144,12 @@ impl Op for Softmax {
                     DType::BF16 => x.as_slice::<bf16>()?.iter().map(|h| h.to_f32()).collect(),
                     _ => x.to_vec::<f32>()?,
                 };
-                softmax(&mut v, groups, self.log);
+                let steps = match x.dtype() {
+                    DType::F16 => Steps::F16,
+                    DType::BF16 => Steps::BF16,
+                    _ => Steps::Exact,
+                };
+                softmax_f32(&mut v, groups, self.log, steps);
                 match x.dtype() {
                     DType::F16 => {
                         Tensor::from_vec(shape, v.into_iter().map(f16::from_f32).collect())?
@@ -114,7 +162,7 @@ impl Op for Softmax {
             }
             DType::F64 => {
                 let mut v = x.to_vec::<f64>()?;
-                softmax(&mut v, groups, self.log);
+                softmax(&mut v, groups, self.log, |v| v, |v| v);
                 Tensor::from_vec(shape, v)?
             }
             d => bail!(
@@ -174,6 +222,32 @@ mod tests {
             1e-6,
             1e-5,
         );
+    }
+
+    #[test]
+    fn bf16_rounds_like_numpy() {
+        // numpy + ml_dtypes (the ONNX reference) on bf16 [0.1, 0.2, ..., 0.9]; computing in f32
+        // and rounding once gives 0.09716796875, 0.119140625, 0.1455078125 at indices 3, 5, 7.
+        let x: Vec<bf16> = (1..10).map(|i| bf16::from_f32(i as f32 / 10.0)).collect();
+        let y = eval1(&op(false, -1, false), &[Some(Tensor::vec1(x))]).unwrap();
+        let y: Vec<f32> = y
+            .to_vec::<bf16>()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_f32())
+            .collect();
+        let want: [f64; 9] = [
+            0.072265625,
+            0.07958984375,
+            0.087890625,
+            0.09765625,
+            0.107421875,
+            0.11865234375,
+            0.130859375,
+            0.14453125,
+            0.16015625,
+        ];
+        assert_eq!(y, want.map(|v| v as f32));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! trig and hyperbolic functions, Erf, Sigmoid, Tanh, Softsign, Softplus (float types).
 //! Spec: <https://onnx.ai/onnx/operators/> (each op under its name).
 
+use super::common::Scalar;
 use crate::op::{EvalCtx, InferCtx, Inputs, Op};
 use crate::ops::util::same_as;
 use crate::registry::Registry;
@@ -197,6 +198,23 @@ fn map<T: Numeric + bytemuck::NoUninit>(t: &Tensor, kind: UnaryKind) -> Result<T
     )?)
 }
 
+/// Abs, Neg, Sign, Relu on integers, exactly (through f64 an i64 above 2^53 would round) and
+/// wrapping like numpy (`-i8::MIN == i8::MIN`).
+fn map_int<T: Scalar>(t: &Tensor, kind: UnaryKind) -> Result<Tensor> {
+    let zero = T::default();
+    let one = T::from_i64_wrapping(1);
+    let f = |v: T| match kind {
+        Abs if v < zero => zero.sub(v),
+        Neg => zero.sub(v),
+        Sign if v > zero => one,
+        Sign if v < zero => zero.sub(one),
+        Relu if v < zero => zero,
+        _ => v,
+    };
+    let y: Vec<T> = t.as_slice::<T>()?.iter().map(|&v| f(v)).collect();
+    Ok(Tensor::from_vec(t.shape().to_vec(), y)?)
+}
+
 fn map_f32(t: &Tensor, kind: UnaryKind) -> Result<Tensor> {
     let x = t.as_slice::<f32>()?;
     let y: Vec<f32> = match kind {
@@ -232,7 +250,7 @@ impl Op for Unary {
         } else if dt.is_float() || !self.int_ok() {
             dispatch_float!(dt, T => map::<T>(x, self.kind)?)
         } else {
-            dispatch_num!(dt, T => map::<T>(x, self.kind)?)
+            dispatch_num!(dt, T => map_int::<T>(x, self.kind)?)
         };
         Ok(vec![y.into()])
     }
@@ -255,6 +273,19 @@ mod tests {
 
     fn run(kind: UnaryKind, x: Tensor) -> Tensor {
         eval1(&Unary::new(kind), &[Some(x)]).unwrap()
+    }
+
+    #[test]
+    fn integers_are_exact_and_wrap() {
+        let big = (1i64 << 60) + 1;
+        let y = run(Neg, Tensor::vec1(vec![big, i64::MIN]));
+        assert_eq!(y.as_slice::<i64>().unwrap(), &[-big, i64::MIN]);
+        let y = run(Abs, Tensor::vec1(vec![-big, 3]));
+        assert_eq!(y.as_slice::<i64>().unwrap(), &[big, 3]);
+        let y = run(Sign, Tensor::vec1(vec![-7i8, 0, 9]));
+        assert_eq!(y.as_slice::<i8>().unwrap(), &[-1, 0, 1]);
+        let y = run(Abs, Tensor::vec1(vec![200u8]));
+        assert_eq!(y.as_slice::<u8>().unwrap(), &[200]);
     }
 
     #[test]
