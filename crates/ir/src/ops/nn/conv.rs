@@ -140,10 +140,13 @@ impl Op for Conv {
     fn infer(&self, ctx: &InferCtx) -> Result<Vec<ValueType>> {
         let (x, w) = (ctx.tensor(0), ctx.tensor(1));
         let dtype = x.dtype.or(w.dtype);
-        let (Some(xs), Some(ws)) = (&x.shape, &w.shape) else {
-            let shape = x.shape.as_ref().map(|s| vec![Dim::Unknown; s.len()]);
-            return Ok(vec![ValueType::Tensor(TensorType { dtype, shape })]);
+        let Some(xs) = &x.shape else {
+            return Ok(vec![ValueType::Tensor(TensorType { dtype, shape: None })]);
         };
+        let ws = w
+            .shape
+            .clone()
+            .unwrap_or_else(|| vec![Dim::Unknown; xs.len()]);
         if xs.len() < 3 || ws.len() != xs.len() {
             bail!(
                 "Conv: X must be [N, C, D1, ...] and W of the same rank, got ranks {} and {}",
@@ -151,8 +154,13 @@ impl Op for Conv {
                 ws.len()
             );
         }
+        // The kernel comes from the weights' static shape, else from kernel_shape.
+        let kernel = edgeopt_tensor::shape::concrete(&ws[2..]).or_else(|| {
+            let k = self.window.kernel_shape.as_ref()?;
+            k.iter().map(|&d| usize::try_from(d).ok()).collect()
+        });
         let mut shape = vec![xs[0].clone(), ws[0].clone()];
-        match edgeopt_tensor::shape::concrete(&ws[2..]) {
+        match kernel {
             Some(k) => {
                 let win = self.window.resolve("Conv", xs.len() - 2, Some(&k), false)?;
                 shape.extend(win.infer_spatial("Conv", &xs[2..])?);
@@ -325,6 +333,44 @@ mod tests {
             &[Some(x), Some(w), Some(t(&[2], vec![0.; 2]))]
         )
         .is_err());
+    }
+
+    #[test]
+    fn infers_spatial_dims_from_kernel_shape_without_weight_shape() {
+        let op = Conv {
+            window: WindowAttrs {
+                kernel_shape: Some(vec![3, 3]),
+                strides: Some(vec![2, 2]),
+                ..Default::default()
+            },
+            group: None,
+        };
+        let x = ValueType::tensor(
+            DType::F32,
+            vec![
+                Dim::Sym("N".into()),
+                Dim::Known(3),
+                Dim::Known(9),
+                Dim::Unknown,
+            ],
+        );
+        let inputs = [x, ValueType::Unknown];
+        let ctx = InferCtx {
+            opset: 13,
+            inputs: &inputs,
+            consts: &[],
+            num_outputs: 1,
+        };
+        let want = vec![
+            Dim::Sym("N".into()),
+            Dim::Unknown,
+            Dim::Known(4),
+            Dim::Unknown,
+        ];
+        assert_eq!(
+            op.infer(&ctx).unwrap()[0],
+            ValueType::tensor(DType::F32, want)
+        );
     }
 
     #[test]
