@@ -10,10 +10,9 @@
 
 use crate::attr::AttrList;
 use crate::op::{EvalCtx, InferCtx, Inputs, Op};
-use crate::ops::nn::pooling::{for_each_window, out_shape, PoolAttrs};
+use crate::ops::nn::pooling::{pool_f64, PoolAttrs};
 use crate::registry::BuildCtx;
 use crate::{Attribute, Result, Value, ValueType};
-use edgeopt_tensor::Tensor;
 
 #[derive(Clone, Debug)]
 pub struct AveragePool {
@@ -27,34 +26,6 @@ pub fn build(ctx: &mut BuildCtx) -> Result<Box<dyn Op>> {
         pool,
         count_include_pad: ctx.attrs.int("count_include_pad")?,
     }))
-}
-
-/// Pools f64 values of `x` with `reduce(window values, divisor)`; shared with LpPool.
-pub fn pool_f64(
-    op: &str,
-    pool: &PoolAttrs,
-    x: &Tensor,
-    include_pad: bool,
-    reduce: impl Fn(&mut dyn Iterator<Item = f64>, usize) -> f64,
-) -> Result<Tensor> {
-    if !x.dtype().is_float() {
-        crate::bail!(
-            "{op}: dtype {} is not supported (expected a float type)",
-            x.dtype()
-        );
-    }
-    let axes = pool.axes(op, x.shape())?;
-    let shape = out_shape(x.shape(), &axes)?;
-    let xv = x.to_f64_vec()?;
-    let pin: usize = axes.iter().map(|a| a.input).product();
-    let mut y = Vec::with_capacity(shape.iter().product());
-    for plane in xv.chunks(pin.max(1)).take(shape[0] * shape[1]) {
-        for_each_window(&axes, |_, ins, padded| {
-            let n = if include_pad { padded } else { ins.len() };
-            y.push(reduce(&mut ins.iter().map(|&i| plane[i]), n));
-        });
-    }
-    Ok(Tensor::from_f64s(x.dtype(), shape, &y)?)
 }
 
 impl Op for AveragePool {
@@ -101,6 +72,7 @@ mod tests {
     use super::*;
     use crate::ops::nn::common::WindowAttrs;
     use crate::ops::testing::eval1;
+    use edgeopt_tensor::Tensor;
 
     fn op(kernel: &[i64], f: impl FnOnce(&mut AveragePool)) -> AveragePool {
         let window = WindowAttrs {

@@ -8,8 +8,7 @@
 
 use crate::attr::AttrList;
 use crate::op::{EvalCtx, InferCtx, Inputs, Op};
-use crate::ops::nn::average_pool::pool_f64;
-use crate::ops::nn::pooling::PoolAttrs;
+use crate::ops::nn::pooling::{pool_f64, PoolAttrs};
 use crate::registry::BuildCtx;
 use crate::{bail, Attribute, Attrs, Result, Value, ValueType};
 

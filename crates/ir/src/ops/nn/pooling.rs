@@ -5,7 +5,7 @@ use crate::attr::{AttrList, Attrs};
 use crate::ops::nn::common::{Axis, WindowAttrs};
 use crate::{bail, Result, TensorType, ValueType};
 use edgeopt_tensor::shape::checked_numel;
-use edgeopt_tensor::{DType, Dim};
+use edgeopt_tensor::{DType, Dim, Tensor};
 
 /// Attributes every pool has: the window (`kernel_shape` required) and `ceil_mode`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -123,6 +123,34 @@ pub fn for_each_window(axes: &[Axis], mut f: impl FnMut(usize, &[usize], usize))
             o[a] = 0;
         }
     }
+}
+
+/// Pools f64 values of `x` with `reduce(window values, divisor)`; shared with LpPool.
+pub fn pool_f64(
+    op: &str,
+    pool: &PoolAttrs,
+    x: &Tensor,
+    include_pad: bool,
+    reduce: impl Fn(&mut dyn Iterator<Item = f64>, usize) -> f64,
+) -> Result<Tensor> {
+    if !x.dtype().is_float() {
+        crate::bail!(
+            "{op}: dtype {} is not supported (expected a float type)",
+            x.dtype()
+        );
+    }
+    let axes = pool.axes(op, x.shape())?;
+    let shape = out_shape(x.shape(), &axes)?;
+    let xv = x.to_f64_vec()?;
+    let pin: usize = axes.iter().map(|a| a.input).product();
+    let mut y = Vec::with_capacity(shape.iter().product());
+    for plane in xv.chunks(pin.max(1)).take(shape[0] * shape[1]) {
+        for_each_window(&axes, |_, ins, padded| {
+            let n = if include_pad { padded } else { ins.len() };
+            y.push(reduce(&mut ins.iter().map(|&i| plane[i]), n));
+        });
+    }
+    Ok(Tensor::from_f64s(x.dtype(), shape, &y)?)
 }
 
 /// Symbolic `[N, C, 1, 1...]` for global pools.
