@@ -63,17 +63,18 @@ pub struct CostCtx<'a> {
     pub is_param: &'a [bool],
 }
 
-fn bytes_of(t: &TensorType) -> u64 {
-    match (t.dtype, t.concrete_shape()) {
-        (Some(d), Some(s)) => s.iter().product::<usize>() as u64 * d.size_of().max(1) as u64,
-        _ => 0,
-    }
-}
-
+/// Element count of a static shape; saturates, since declared shapes may be absurd.
 fn elems_of(t: &TensorType) -> u64 {
     t.concrete_shape()
-        .map(|s| s.iter().product::<usize>() as u64)
+        .map(|s| s.iter().fold(1u64, |acc, &d| acc.saturating_mul(d as u64)))
         .unwrap_or(0)
+}
+
+fn bytes_of(t: &TensorType) -> u64 {
+    match t.dtype {
+        Some(d) => elems_of(t).saturating_mul(d.size_of().max(1) as u64),
+        None => 0,
+    }
 }
 
 impl<'a> CostCtx<'a> {

@@ -394,23 +394,4 @@ mod tests {
         assert_eq!(c.macs, 2 * 6 * 36 * 2 * 9);
         assert_eq!(c.params, 6 * 2 * 9 + 6);
     }
-
-    /// ResNet-18's 3x3 64->64 layer at 56x56 (115M MACs); run with `--ignored` to time it.
-    #[test]
-    #[ignore]
-    fn resnet_layer_speed() {
-        let x = t(
-            &[1, 64, 56, 56],
-            (0..64 * 56 * 56).map(|i| (i % 7) as f32).collect(),
-        );
-        let w = t(
-            &[64, 64, 3, 3],
-            (0..64 * 64 * 9).map(|i| (i % 5) as f32).collect(),
-        );
-        let op = conv_op(Some(vec![1; 4]), None);
-        let t0 = std::time::Instant::now();
-        let y = eval1(&op, &[Some(x), Some(w)]).unwrap();
-        eprintln!("3x3 conv 64->64 @56x56: {:?}", t0.elapsed());
-        assert_eq!(y.shape(), &[1, 64, 56, 56]);
-    }
 }
