@@ -49,7 +49,7 @@ mod tests {
 
     #[test]
     fn matches_reference() {
-        // onnx.reference _vcelu1 with alpha 2: [-2, -0.5, 0, 1.5] -> [-1.2642411, -0.4423984, 0, 1.5].
+        // onnx.reference _vcelu1, alpha 2: [-2, -0.5, 0, 1.5] -> [-1.2642411, -0.4423984, 0, 1.5].
         let y = eval1(
             &Celu { alpha: 2.0 },
             &[Some(Tensor::vec1(vec![-2f32, -0.5, 0., 1.5]))],

@@ -4,8 +4,9 @@
 //! Input X (type T); output Y: T, same shape. `y = min(max(x, min), max)`, so when min > max
 //! every element becomes max (numpy's clip); NaN stays NaN.
 //! Opset differences: before 11 the bounds are float attributes `min`/`max` (default: the f32
-//! range; opset 1 also had `consumed_inputs`) and T is a float type; from 11 they are optional
-//! scalar inputs 1 and 2 of type T (absent = unbounded); 12 allows every numeric T; 13 adds bf16.
+//! range, so infinities clip to it; opset 1 also had `consumed_inputs`) and T is a float type;
+//! from 11 they are optional scalar inputs 1 and 2 of type T (absent = unbounded); 12 allows
+//! every numeric T; 13 adds bf16.
 
 use crate::attr::{AttrList, Attribute};
 use crate::op::{EvalCtx, InferCtx, Inputs, Op};
@@ -26,9 +27,10 @@ pub fn build(ctx: &mut BuildCtx) -> Result<Box<dyn Op>> {
         return Ok(Box::new(Clip::default()));
     }
     let _ = ctx.attrs.ints("consumed_inputs")?;
+    // The attribute defaults are the f32 range, not infinity: Clip-6 maps +-inf to +-f32::MAX.
     Ok(Box::new(Clip {
-        min: ctx.attrs.float("min")?,
-        max: ctx.attrs.float("max")?,
+        min: Some(ctx.attrs.float_or("min", f32::MIN)?),
+        max: Some(ctx.attrs.float_or("max", f32::MAX)?),
     }))
 }
 
@@ -133,6 +135,25 @@ mod tests {
         assert_eq!(y.unwrap().to_vec::<i8>().unwrap(), [0, 3]);
         let y = eval1(&Clip::default(), &[x(), None, Some(Tensor::scalar(0f32))]);
         assert_eq!(y.unwrap().to_vec::<f32>().unwrap(), [-2., 0., 0.]);
+    }
+
+    #[test]
+    fn opset6_defaults_are_the_f32_range() {
+        let mut attrs = crate::attr::Attrs::default();
+        attrs.insert("max", Attribute::Float(1.0));
+        let mut ctx = BuildCtx {
+            opset: 6,
+            attrs: &mut attrs,
+            num_inputs: 1,
+            num_outputs: 1,
+        };
+        let op = build(&mut ctx).unwrap();
+        let y = eval1(
+            op.as_ref(),
+            &[Some(Tensor::vec1(vec![f32::NEG_INFINITY, 2.0]))],
+        )
+        .unwrap();
+        assert_eq!(y.to_vec::<f32>().unwrap(), [f32::MIN, 1.0]);
     }
 
     #[test]

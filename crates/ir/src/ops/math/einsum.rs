@@ -11,74 +11,23 @@
 //! integers accumulate in wrapping i64 arithmetic.
 
 use super::common::Scalar;
+use super::einsum_equation::{axis_labels, contract, output_labels, plan, Equation, ELL};
 use crate::attr::{AttrList, Attribute};
 use crate::op::{Cost, CostCtx, EvalCtx, InferCtx, Inputs, Op};
 use crate::registry::BuildCtx;
 use crate::{bail, dispatch_int, Result, TensorType, Value, ValueType};
-use edgeopt_tensor::shape::{broadcast_sym, checked_numel};
+use edgeopt_tensor::shape::broadcast_sym;
 use edgeopt_tensor::{DType, Dim, Tensor};
-
-/// One subscript: a letter, or the `...` group.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Sub {
-    Letter(u8),
-    Ellipsis,
-}
 
 #[derive(Clone, Debug)]
 pub struct Einsum {
-    pub equation: String,
-    inputs: Vec<Vec<Sub>>,
-    /// The explicit output term, or `None` in implicit mode.
-    output: Option<Vec<Sub>>,
-}
-
-fn parse_term(t: &str, eq: &str) -> Result<Vec<Sub>> {
-    let b = t.as_bytes();
-    let mut subs = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_alphabetic() {
-            subs.push(Sub::Letter(b[i]));
-            i += 1;
-        } else if b[i..].starts_with(b"...") && !subs.contains(&Sub::Ellipsis) {
-            subs.push(Sub::Ellipsis);
-            i += 3;
-        } else {
-            bail!(
-                "Einsum: bad term '{t}' in equation '{eq}' (letters and at most one '...' allowed)"
-            );
-        }
-    }
-    Ok(subs)
+    pub equation: Equation,
 }
 
 impl Einsum {
     pub fn new(equation: &str) -> Result<Einsum> {
-        let eq: String = equation.chars().filter(|c| !c.is_whitespace()).collect();
-        let (lhs, rhs) = match eq.split_once("->") {
-            Some((l, r)) => (l, Some(r)),
-            None => (eq.as_str(), None),
-        };
-        let inputs = lhs
-            .split(',')
-            .map(|t| parse_term(t, equation))
-            .collect::<Result<Vec<_>>>()?;
-        let output = rhs.map(|r| parse_term(r, equation)).transpose()?;
-        if let Some(out) = &output {
-            for (i, s) in out.iter().enumerate() {
-                if out[..i].contains(s) {
-                    bail!("Einsum: output subscript {s:?} repeats in '{equation}'");
-                }
-                if !inputs.iter().any(|t| t.contains(s)) {
-                    bail!("Einsum: output subscript {s:?} of '{equation}' appears in no input");
-                }
-            }
-        }
         Ok(Einsum {
-            equation: equation.to_string(),
-            inputs,
-            output,
+            equation: Equation::parse(equation)?,
         })
     }
 }
@@ -88,188 +37,15 @@ pub fn build(ctx: &mut BuildCtx) -> Result<Box<dyn Op>> {
         bail!("Einsum: required attribute 'equation' is missing")
     };
     let op = Einsum::new(&eq)?;
-    if op.inputs.len() != ctx.num_inputs {
+    if op.equation.inputs.len() != ctx.num_inputs {
         bail!(
             "Einsum: equation '{eq}' has {} terms but the node has {} inputs",
-            op.inputs.len(),
+            op.equation.inputs.len(),
             ctx.num_inputs
         );
     }
     Ok(Box::new(op))
 }
-
-/// Label ids: letters by character code (so implicit output order is numpy's), ellipsis dims
-/// from 128 on, right-aligned across inputs.
-const ELL: usize = 128;
-
-/// Per input, the label of each axis, and the number of ellipsis dims overall.
-fn axis_labels(op: &Einsum, ranks: &[usize]) -> Result<(Vec<Vec<usize>>, usize)> {
-    if ranks.len() != op.inputs.len() {
-        bail!(
-            "Einsum: equation '{}' has {} terms, got {} inputs",
-            op.equation,
-            op.inputs.len(),
-            ranks.len()
-        );
-    }
-    let mut ell = 0;
-    for (t, &r) in op.inputs.iter().zip(ranks) {
-        let letters = t.iter().filter(|s| **s != Sub::Ellipsis).count();
-        let has_ell = t.contains(&Sub::Ellipsis);
-        if r < letters || (!has_ell && r != letters) {
-            bail!(
-                "Einsum: term {:?} of '{}' does not match an input of rank {r}",
-                t,
-                op.equation
-            );
-        }
-        ell = ell.max(r - letters);
-    }
-    let labels = op
-        .inputs
-        .iter()
-        .zip(ranks)
-        .map(|(t, &r)| {
-            let e = if t.contains(&Sub::Ellipsis) {
-                r - (t.len() - 1)
-            } else {
-                0
-            };
-            t.iter()
-                .flat_map(|s| match s {
-                    Sub::Letter(c) => vec![*c as usize],
-                    Sub::Ellipsis => (ELL + ell - e..ELL + ell).collect(),
-                })
-                .collect()
-        })
-        .collect();
-    Ok((labels, ell))
-}
-
-/// Output labels, explicit or implicit.
-fn output_labels(op: &Einsum, labels: &[Vec<usize>], ell: usize) -> Vec<usize> {
-    match &op.output {
-        Some(out) => out
-            .iter()
-            .flat_map(|s| match s {
-                Sub::Letter(c) => vec![*c as usize],
-                Sub::Ellipsis => (ELL..ELL + ell).collect(),
-            })
-            .collect(),
-        None => {
-            let mut count = [0usize; ELL];
-            labels
-                .iter()
-                .flatten()
-                .filter(|&&l| l < ELL)
-                .for_each(|&l| count[l] += 1);
-            (ELL..ELL + ell)
-                .chain((0..ELL).filter(|&l| count[l] == 1))
-                .collect()
-        }
-    }
-}
-
-/// The evaluation plan: sizes of output and summed labels, and per-input strides for each.
-struct Plan {
-    out_sizes: Vec<usize>,
-    sum_sizes: Vec<usize>,
-    out_strides: Vec<Vec<usize>>,
-    sum_strides: Vec<Vec<usize>>,
-}
-
-fn plan(op: &Einsum, shapes: &[&[usize]]) -> Result<Plan> {
-    let ranks: Vec<usize> = shapes.iter().map(|s| s.len()).collect();
-    let (labels, ell) = axis_labels(op, &ranks)?;
-    let mut size = vec![None::<usize>; ELL + ell];
-    for (ls, s) in labels.iter().zip(shapes) {
-        for (&l, &d) in ls.iter().zip(s.iter()) {
-            size[l] = match size[l] {
-                None | Some(1) => Some(d),
-                Some(p) if p == d || d == 1 => Some(p),
-                Some(p) => bail!(
-                    "Einsum: '{}' gives one label sizes {p} and {d}",
-                    op.equation
-                ),
-            };
-        }
-    }
-    let out = output_labels(op, &labels, ell);
-    let used: Vec<usize> = (0..ELL + ell).filter(|&l| size[l].is_some()).collect();
-    let summed: Vec<usize> = used.iter().copied().filter(|l| !out.contains(l)).collect();
-    let strides_for = |set: &[usize]| -> Vec<Vec<usize>> {
-        labels
-            .iter()
-            .zip(shapes)
-            .map(|(ls, s)| {
-                let st = edgeopt_tensor::shape::strides(s);
-                set.iter()
-                    .map(|&l| {
-                        (0..ls.len())
-                            .filter(|&a| ls[a] == l && s[a] != 1)
-                            .map(|a| st[a])
-                            .sum()
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    let sz = |set: &[usize]| {
-        set.iter()
-            .map(|&l| size[l].unwrap_or(1))
-            .collect::<Vec<_>>()
-    };
-    Ok(Plan {
-        out_sizes: sz(&out),
-        sum_sizes: sz(&summed),
-        out_strides: strides_for(&out),
-        sum_strides: strides_for(&summed),
-    })
-}
-
-/// Advances an odometer over `sizes`, moving each input's offset by its strides.
-fn step(idx: &mut [usize], sizes: &[usize], strides: &[Vec<usize>], offs: &mut [usize]) {
-    for d in (0..sizes.len()).rev() {
-        idx[d] += 1;
-        offs.iter_mut().zip(strides).for_each(|(o, s)| *o += s[d]);
-        if idx[d] < sizes[d] {
-            return;
-        }
-        offs.iter_mut()
-            .zip(strides)
-            .for_each(|(o, s)| *o -= s[d] * sizes[d]);
-        idx[d] = 0;
-    }
-}
-
-fn contract<A: Copy + Default>(
-    p: &Plan,
-    xs: &[Vec<A>],
-    one: A,
-    mul: impl Fn(A, A) -> A,
-    add: impl Fn(A, A) -> A,
-) -> Result<Vec<A>> {
-    let n_out = checked_numel(&p.out_sizes)?;
-    let n_sum: usize = p.sum_sizes.iter().product();
-    let mut out = Vec::with_capacity(n_out);
-    let (mut oi, mut si) = (vec![0; p.out_sizes.len()], vec![0; p.sum_sizes.len()]);
-    let mut base = vec![0usize; xs.len()];
-    for _ in 0..n_out {
-        let mut acc = A::default();
-        let mut offs = base.clone();
-        for _ in 0..n_sum {
-            acc = add(
-                acc,
-                xs.iter().zip(&offs).fold(one, |m, (x, &o)| mul(m, x[o])),
-            );
-            step(&mut si, &p.sum_sizes, &p.sum_strides, &mut offs);
-        }
-        out.push(acc);
-        step(&mut oi, &p.out_sizes, &p.out_strides, &mut base);
-    }
-    Ok(out)
-}
-
 impl Op for Einsum {
     fn op_type(&self) -> &str {
         "Einsum"
@@ -282,7 +58,7 @@ impl Op for Einsum {
             return Ok(vec![ValueType::Tensor(TensorType { dtype, shape: None })]);
         };
         let ranks: Vec<usize> = shapes.iter().map(|s| s.len()).collect();
-        let (labels, ell) = axis_labels(self, &ranks)?;
+        let (labels, ell) = axis_labels(&self.equation, &ranks)?;
         // Letters start with no information; ellipsis dims start as the broadcast identity.
         let mut dims: Vec<Dim> = (0..ELL + ell)
             .map(|l| if l < ELL { Dim::Unknown } else { Dim::Known(1) })
@@ -302,7 +78,7 @@ impl Op for Einsum {
                 };
             }
         }
-        let shape = output_labels(self, &labels, ell)
+        let shape = output_labels(&self.equation, &labels, ell)
             .into_iter()
             .map(|l| dims[l].clone())
             .collect();
@@ -324,7 +100,7 @@ impl Op for Einsum {
             );
         }
         let shapes: Vec<&[usize]> = ts.iter().map(|t| t.shape()).collect();
-        let p = plan(self, &shapes)?;
+        let p = plan(&self.equation, &shapes)?;
         let y = if dt.is_float() {
             let xs: Vec<Vec<f64>> = ts
                 .iter()
@@ -341,7 +117,11 @@ impl Op for Einsum {
                 .map(|t| t.to_i64_vec())
                 .collect::<Result<_, _>>()?;
             let v = contract(&p, &xs, 1i64, i64::wrapping_mul, i64::wrapping_add)?;
-            dispatch_int!(dt, T => Tensor::from_vec(p.out_sizes.clone(), v.iter().map(|&x| T::from_i64_wrapping(x)).collect::<Vec<T>>())?)
+            let shape = p.out_sizes.clone();
+            dispatch_int!(dt, T => {
+                let v: Vec<T> = v.iter().map(|&x| T::from_i64_wrapping(x)).collect();
+                Tensor::from_vec(shape, v)?
+            })
         };
         Ok(vec![y.into()])
     }
@@ -350,7 +130,13 @@ impl Op for Einsum {
         let shapes: Option<Vec<Vec<usize>>> =
             (0..ctx.inputs.len()).map(|i| ctx.input_shape(i)).collect();
         let macs = shapes
-            .and_then(|s| plan(self, &s.iter().map(|v| v.as_slice()).collect::<Vec<_>>()).ok())
+            .and_then(|s| {
+                plan(
+                    &self.equation,
+                    &s.iter().map(|v| v.as_slice()).collect::<Vec<_>>(),
+                )
+                .ok()
+            })
             .map(|p| p.out_sizes.iter().chain(&p.sum_sizes).product::<usize>() as u64)
             .unwrap_or(0);
         Cost {
@@ -361,7 +147,7 @@ impl Op for Einsum {
 
     fn attributes(&self) -> Vec<(String, Attribute)> {
         AttrList::default()
-            .string("equation", &self.equation)
+            .string("equation", &self.equation.text)
             .build()
     }
 }

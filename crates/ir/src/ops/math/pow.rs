@@ -5,7 +5,8 @@
 //! Opset differences: before 7, `broadcast`/`axis` attributes ([`LegacyBroadcast`]); 7..11
 //! require T1 = T (floats); 12 allows i32/i64 bases and any numeric exponent; 13/15 add bf16.
 //! Integer base with integer exponent is exact wrapping integer arithmetic (numpy); any float
-//! involvement computes in floating point and casts back to T, truncating for integer T.
+//! involvement computes in floating point and casts back to T, truncating for integer T (NaN
+//! and out-of-range results give T's minimum, as numpy and ONNX Runtime do).
 
 use super::common::{map2, zip2, LegacyBroadcast, Scalar};
 use crate::attr::{AttrList, Attribute};
@@ -52,6 +53,20 @@ fn ipow(b: i64, e: i64) -> i64 {
     acc
 }
 
+/// A float result cast to T. For integer T, NaN and out-of-range values become T's minimum, as
+/// numpy and ONNX Runtime produce (the x86 conversion), rather than saturating.
+fn float_to<T: Scalar>(r: f64) -> T {
+    if T::IS_FLOAT {
+        return T::from_f64(r);
+    }
+    let t = T::from_f64(r);
+    if r.is_nan() || t.as_f64() != r.trunc() {
+        T::from_f64(f64::NEG_INFINITY)
+    } else {
+        t
+    }
+}
+
 fn pow<T: Scalar>(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     if x.dtype() == DType::F32 && y.dtype() == DType::F32 {
         return map2(x, y, |b: f32, e: f32| b.powf(e));
@@ -65,7 +80,7 @@ fn pow<T: Scalar>(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     } else {
         let e = y.to_f64_vec()?;
         zip2(xs, x.shape(), &e, y.shape(), |&b, &e| {
-            T::from_f64(b.as_f64().powf(e))
+            float_to::<T>(b.as_f64().powf(e))
         })?
     };
     Ok(Tensor::from_vec(shape, z)?)
@@ -137,6 +152,12 @@ mod tests {
             Tensor::vec1(vec![40i64, -1, 3]),
         );
         assert_eq!(y.to_vec::<i64>().unwrap(), [3i64.wrapping_pow(40), 0, -8]);
+        // Negative base to a fractional power, and overflow: i32::MIN like numpy and ORT.
+        let y = run(
+            Tensor::vec1(vec![-2i32, 3, 7]),
+            Tensor::vec1(vec![0.5f32, 40., 1.5]),
+        );
+        assert_eq!(y.to_vec::<i32>().unwrap(), [i32::MIN, i32::MIN, 18]);
         let y = run(Tensor::vec1(vec![2f32]), Tensor::vec1(vec![0.5f64]));
         assert!((y.to_vec::<f32>().unwrap()[0] - std::f32::consts::SQRT_2).abs() < 1e-6);
     }

@@ -258,7 +258,9 @@ impl Op for Unary {
 
 pub fn register(r: &mut Registry) {
     macro_rules! reg {
-        ($($name:ident),*) => { $(r.register("", stringify!($name), |_| Ok(Box::new(Unary::new($name))));)* };
+        ($($name:ident),*) => {
+            $(r.register("", stringify!($name), |_| Ok(Box::new(Unary::new($name))));)*
+        };
     }
     reg!(
         Abs, Neg, Sign, Relu, Floor, Ceil, Round, Sqrt, Reciprocal, Exp, Log, Sin, Cos, Tan, Asin,
