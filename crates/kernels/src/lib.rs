@@ -46,6 +46,7 @@
 
 mod activation;
 mod arch;
+pub mod conv;
 mod error;
 mod gemm;
 mod kernels;
