@@ -48,7 +48,7 @@ mod activation;
 mod arch;
 pub mod conv;
 mod error;
-mod gemm;
+pub(crate) mod gemm;
 mod kernels;
 pub mod reference;
 

@@ -5,10 +5,18 @@
 //! caller's `scratch` slice of [`PackedConv::scratch_len`] floats. Bias and activation are
 //! fused into the store of every algorithm.
 
+mod depthwise;
 mod im2col;
 mod shape;
 
 pub use shape::Conv2dShape;
+
+// `PortableBlock` is used by the NEON table only.
+#[allow(unused_imports)]
+pub(crate) use depthwise::{
+    plane as depthwise_plane, plane_generic as depthwise_generic, Block as DepthwiseBlock,
+    DepthwiseKernel, Plane as DepthwisePlane, Portable as PortableBlock,
+};
 
 use crate::{kernels, Activation, KernelError, Kernels, Result};
 
@@ -40,6 +48,8 @@ pub struct PackedConv {
     pub(crate) bias: Option<Vec<f32>>,
     pub(crate) activation: Activation,
     pub(crate) table: &'static Kernels,
+    /// Output-row geometry of the depthwise kernel.
+    pub(crate) row_plan: Option<depthwise::RowPlan>,
 }
 
 impl PackedConv {
@@ -95,6 +105,7 @@ impl PackedConv {
             ConvAlgo::Auto => pick(shape),
             ConvAlgo::Im2colGemm => ConvAlgo::Im2colGemm,
             ConvAlgo::Pointwise if im2col::input_is_col(shape) => ConvAlgo::Pointwise,
+            ConvAlgo::Depthwise if shape.is_depthwise() => ConvAlgo::Depthwise,
             other => {
                 return Err(bad(format!(
                     "algorithm {other:?} cannot compute this shape"
@@ -108,6 +119,7 @@ impl PackedConv {
             bias: bias.map(<[f32]>::to_vec),
             activation,
             table,
+            row_plan: (algo == ConvAlgo::Depthwise).then(|| depthwise::RowPlan::new(shape)),
         })
     }
 
@@ -124,7 +136,7 @@ impl PackedConv {
     /// Floats of workspace [`PackedConv::run`] needs, whatever the thread count.
     pub fn scratch_len(&self) -> usize {
         match self.algo {
-            ConvAlgo::Pointwise => 0,
+            ConvAlgo::Pointwise | ConvAlgo::Depthwise => 0,
             _ => im2col::scratch_len(&self.shape, im2col::input_is_col(&self.shape)),
         }
     }
@@ -161,13 +173,18 @@ impl PackedConv {
                 ),
             });
         }
-        im2col::run(self, input_nchw, output_nchw, scratch, threads)
+        match self.algo {
+            ConvAlgo::Depthwise => depthwise::run(self, input_nchw, output_nchw, threads),
+            _ => im2col::run(self, input_nchw, output_nchw, scratch, threads),
+        }
     }
 }
 
 /// The algorithm [`ConvAlgo::Auto`] picks for a shape.
 fn pick(s: &Conv2dShape) -> ConvAlgo {
-    if im2col::input_is_col(s) {
+    if s.is_depthwise() {
+        ConvAlgo::Depthwise
+    } else if im2col::input_is_col(s) {
         ConvAlgo::Pointwise
     } else {
         ConvAlgo::Im2colGemm

@@ -235,6 +235,11 @@ impl Conv2dShape {
         self.out_channels / self.groups
     }
 
+    /// Whether each group has one input and one output channel.
+    pub(crate) fn is_depthwise(&self) -> bool {
+        self.groups == self.in_channels && self.groups == self.out_channels
+    }
+
     /// Whether every pad is zero.
     pub(crate) fn unpadded(&self) -> bool {
         self.pad_top == 0 && self.pad_left == 0 && self.pad_bottom == 0 && self.pad_right == 0
