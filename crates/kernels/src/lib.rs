@@ -47,6 +47,7 @@
 mod activation;
 mod arch;
 pub mod conv;
+pub mod elementwise;
 mod error;
 pub(crate) mod gemm;
 mod kernels;
