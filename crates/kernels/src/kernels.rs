@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 use crate::arch::{self, ActKernel, GemvKernel, MicroKernel};
 use crate::conv::DepthwiseKernel;
 use crate::elementwise::{BinaryKernel, UnaryKernel};
+use crate::norm::NormKernel;
+use crate::softmax::SoftmaxKernel;
 use crate::{Activation, KernelError, Result};
 
 /// Cache blocking of the packed GEMM, in elements (BLIS names): an `mc x kc` block of A is
@@ -39,6 +41,8 @@ pub struct Kernels {
     pub(crate) depthwise: DepthwiseKernel,
     pub(crate) unary: UnaryKernel,
     pub(crate) binary: BinaryKernel,
+    pub(crate) softmax: SoftmaxKernel,
+    pub(crate) norm: NormKernel,
     pub(crate) blocking: Blocking,
     /// Work (flops) a thread must get before a product is split; spawning costs ~10-50 us.
     pub(crate) min_flops_per_thread: usize,

@@ -51,7 +51,9 @@ pub mod elementwise;
 mod error;
 pub(crate) mod gemm;
 mod kernels;
+pub mod norm;
 pub mod reference;
+pub mod softmax;
 
 pub use activation::Activation;
 pub use error::{KernelError, Result};
