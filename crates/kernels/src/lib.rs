@@ -52,6 +52,7 @@ mod error;
 pub(crate) mod gemm;
 mod kernels;
 pub mod norm;
+pub mod pool;
 pub mod reference;
 pub mod softmax;
 

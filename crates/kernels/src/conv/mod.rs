@@ -9,6 +9,7 @@ mod depthwise;
 mod im2col;
 mod shape;
 
+pub(crate) use shape::valid_range as valid_range_pub;
 pub use shape::Conv2dShape;
 
 // `PortableBlock` is used by the NEON table only.
