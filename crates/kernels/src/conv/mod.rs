@@ -8,6 +8,7 @@
 mod depthwise;
 mod im2col;
 mod shape;
+mod winograd;
 
 pub(crate) use shape::valid_range as valid_range_pub;
 pub use shape::Conv2dShape;
@@ -19,7 +20,7 @@ pub(crate) use depthwise::{
     DepthwiseKernel, Plane as DepthwisePlane, Portable as PortableBlock,
 };
 
-use crate::{kernels, Activation, KernelError, Kernels, Result};
+use crate::{kernels, Activation, KernelError, Kernels, PackedB, Result};
 
 /// How a convolution is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,6 +52,8 @@ pub struct PackedConv {
     pub(crate) table: &'static Kernels,
     /// Output-row geometry of the depthwise kernel.
     pub(crate) row_plan: Option<depthwise::RowPlan>,
+    /// The 16 transformed weight matrices of the Winograd algorithm.
+    pub(crate) winograd: Vec<PackedB>,
 }
 
 impl PackedConv {
@@ -107,6 +110,7 @@ impl PackedConv {
             ConvAlgo::Im2colGemm => ConvAlgo::Im2colGemm,
             ConvAlgo::Pointwise if im2col::input_is_col(shape) => ConvAlgo::Pointwise,
             ConvAlgo::Depthwise if shape.is_depthwise() => ConvAlgo::Depthwise,
+            ConvAlgo::Winograd if winograd::applies(shape) => ConvAlgo::Winograd,
             other => {
                 return Err(bad(format!(
                     "algorithm {other:?} cannot compute this shape"
@@ -121,6 +125,11 @@ impl PackedConv {
             activation,
             table,
             row_plan: (algo == ConvAlgo::Depthwise).then(|| depthwise::RowPlan::new(shape)),
+            winograd: if algo == ConvAlgo::Winograd {
+                winograd::pack(table, shape, weight_oihw)?
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -138,6 +147,7 @@ impl PackedConv {
     pub fn scratch_len(&self) -> usize {
         match self.algo {
             ConvAlgo::Pointwise | ConvAlgo::Depthwise => 0,
+            ConvAlgo::Winograd => winograd::scratch_len(&self.shape),
             _ => im2col::scratch_len(&self.shape, im2col::input_is_col(&self.shape)),
         }
     }
@@ -176,15 +186,31 @@ impl PackedConv {
         }
         match self.algo {
             ConvAlgo::Depthwise => depthwise::run(self, input_nchw, output_nchw, threads),
+            ConvAlgo::Winograd => winograd::run(
+                self,
+                &self.winograd,
+                input_nchw,
+                output_nchw,
+                scratch,
+                threads,
+            ),
             _ => im2col::run(self, input_nchw, output_nchw, scratch, threads),
         }
     }
 }
 
-/// The algorithm [`ConvAlgo::Auto`] picks for a shape.
+/// The algorithm [`ConvAlgo::Auto`] picks for a shape, from `benches/conv.rs` (1 thread):
+/// - depthwise layers: the direct depthwise kernel (1.1-4x im2col's GEMVs on MobileNetV2);
+/// - 3x3 stride-1 layers with at least 64 input and output channels: Winograd F(2x2, 3x3)
+///   (1.2-1.8x im2col on all four ResNet-18 stages; with fewer channels, as in the MNIST CNN,
+///   the transforms cost as much as the multiplies saved and im2col ties or wins);
+/// - 1x1 stride-1 unpadded: the input itself as the GEMM operand;
+/// - everything else: im2col + GEMM.
 fn pick(s: &Conv2dShape) -> ConvAlgo {
     if s.is_depthwise() {
         ConvAlgo::Depthwise
+    } else if winograd::applies(s) && s.in_channels >= 64 && s.out_channels >= 64 {
+        ConvAlgo::Winograd
     } else if im2col::input_is_col(s) {
         ConvAlgo::Pointwise
     } else {
