@@ -39,7 +39,7 @@ pub fn decode_model(bytes: Bytes, origin: &Path) -> Result<ModelProto> {
 pub fn load_model(path: &Path, opts: &LoadOptions) -> Result<Model> {
     let io = |e| OnnxError::Io {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
