@@ -46,8 +46,10 @@
 
 mod activation;
 mod arch;
+pub mod conv;
+pub mod elementwise;
 mod error;
-mod gemm;
+pub(crate) mod gemm;
 mod kernels;
 pub mod reference;
 
