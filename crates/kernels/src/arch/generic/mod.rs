@@ -17,6 +17,7 @@ pub(crate) fn table() -> Kernels {
         gemv_dots: gemv::dots,
         act: act_slice,
         depthwise: crate::conv::depthwise_generic,
+        pointwise: crate::conv::pointwise_generic,
         unary: crate::elementwise::unary_generic,
         binary: crate::elementwise::binary_generic,
         softmax: crate::softmax::softmax_generic,

@@ -20,6 +20,7 @@ pub(crate) fn plug(table: &mut Kernels) {
     table.gemv_dots = gemv::dots;
     table.act = act::slice;
     table.depthwise = conv::depthwise;
+    table.pointwise = conv::pointwise;
     table.unary = elementwise::unary;
     table.binary = elementwise::binary;
     table.softmax = elementwise::softmax;
