@@ -14,6 +14,11 @@
 //! - [`PackedB`]: a right-hand side packed once (weights at load time) for
 //!   [`Kernels::gemm_prepacked`].
 //! - [`Activation`]: activations fused into the GEMM store, also applied to plain slices.
+//! - [`conv`]: fp32 2-D convolution on NCHW ([`conv::PackedConv`]: weights packed once,
+//!   algorithm picked per shape: im2col + GEMM, pointwise GEMM, direct depthwise, Winograd
+//!   F(2x2, 3x3)), fused bias and activation, caller-provided scratch.
+//! - [`pool`], [`softmax`], [`norm`], [`elementwise`]: the other CNN operators, vectorized
+//!   (AVX2 + FMA tables compile the same portable loops with those features).
 //! - [`reference`]: the naive f64 twins the tests compare against.
 //!
 //! The crate never panics on bad dimensions: every entry point returns a [`KernelError`] that

@@ -294,3 +294,14 @@ fn empty_batch_is_fine() {
     let mut scratch = vec![0.0; conv.scratch_len()];
     conv.run(&[], &mut [], &mut scratch, 2).unwrap();
 }
+
+#[test]
+fn depthwise_with_non_square_kernels() {
+    for (kh, kw, stride) in [(3, 5, 1), (5, 3, 2), (1, 3, 1), (3, 1, 2)] {
+        let mut s = Conv2dShape::simple(1, 6, 11, 12, 6, 1);
+        (s.kernel_h, s.kernel_w, s.groups) = (kh, kw, 6);
+        (s.stride_h, s.stride_w) = (stride, stride);
+        (s.pad_top, s.pad_left, s.pad_bottom, s.pad_right) = (kh / 2, kw / 2, 1, 0);
+        assert!(check(&s, Activation::Relu, true, 2, kh as u64) >= 3, "{s}");
+    }
+}

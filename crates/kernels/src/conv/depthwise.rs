@@ -12,7 +12,7 @@ use std::ops::Range;
 use super::shape::{valid_range, Conv2dShape};
 use super::PackedConv;
 use crate::arch::ActKernel;
-use crate::gemm::parallel;
+use crate::gemm::{parallel, with_workspace};
 use crate::{Activation, Result};
 
 /// Where each kernel column lands in an output row, computed once per layer (the divisions
@@ -44,7 +44,8 @@ impl RowPlan {
         // the first column's start to the last column's end.
         let (first, last) = (&cols[0].0, &cols[s.kernel_w - 1].0);
         let inner = first.start.max(last.start)..first.end.min(last.end);
-        let fusable = matches!((s.kernel_w, st), (3 | 5, 1 | 2)) && !inner.is_empty();
+        let square = s.kernel_h == s.kernel_w;
+        let fusable = square && matches!((s.kernel_w, st), (3 | 5, 1 | 2)) && !inner.is_empty();
         let inner = fusable.then(|| {
             let x0 = start(&inner, 0);
             (inner, x0)
@@ -64,8 +65,9 @@ pub(crate) struct Plane<'a> {
 
 /// Depthwise kernel `(plane, input, weights, output)` for one channel: `input` is its
 /// `in_h x in_w` plane, `weights` its `kernel_h x kernel_w` taps, `output` its `out_h x out_w`
-/// plane. Safety: the lengths are as stated, and the CPU has the kernel's features.
-pub(crate) type DepthwiseKernel = unsafe fn(&Plane, &[f32], &[f32], &mut [f32]);
+/// plane, then a work buffer of [`buffer_len`] floats. Safety: the lengths are as stated, and
+/// the CPU has the kernel's features.
+pub(crate) type DepthwiseKernel = unsafe fn(&Plane, &[f32], &[f32], &mut [f32], &mut [f32]);
 
 /// The inner loop of the fused path, per instruction set: `out[k] = bias +
 /// sum_{i, j} w[i][j] * src[i][k * S + j * d]`, where every `src[i]` holds exactly
@@ -99,9 +101,56 @@ impl<const FMA: bool> Block for Portable<FMA> {
 }
 
 /// The generic kernel: plain multiply and add.
-pub(crate) unsafe fn plane_generic(p: &Plane, x: &[f32], w: &[f32], out: &mut [f32]) {
+pub(crate) unsafe fn plane_generic(
+    p: &Plane,
+    x: &[f32],
+    w: &[f32],
+    out: &mut [f32],
+    buf: &mut [f32],
+) {
     // SAFETY: forwarded contract; no CPU features needed.
-    unsafe { plane::<false, Portable<false>>(p, x, w, out) }
+    unsafe { plane::<false, Portable<false>>(p, x, w, out, buf) }
+}
+
+/// Floats of the work buffer of one plane: the zero-padded input plane and the output
+/// stream of the padded path.
+pub(crate) fn buffer_len(s: &Conv2dShape) -> usize {
+    let (ph, pw) = (
+        s.in_h + s.pad_top + s.pad_bottom,
+        s.in_w + s.pad_left + s.pad_right,
+    );
+    (ph + s.out_h()) * pw
+}
+
+/// Kernels whose taps all fit (3x3 or 5x5 at stride 1 or 2): the plane is copied into a
+/// zero-padded buffer, so no output needs edge handling. At stride 1 every output row is then
+/// part of one stream over the flattened padded plane (the columns past the output width are
+/// computed and dropped), so even a 7x7 plane runs in full vectors with a single call.
+#[inline(always)]
+fn padded<B: Block>(p: &Plane, x: &[f32], w: &[f32], out: &mut [f32], buf: &mut [f32]) {
+    let s = p.shape;
+    let (h, iw, oh, ow) = (s.in_h, s.in_w, s.out_h(), s.out_w());
+    let (ph, pw) = (h + s.pad_top + s.pad_bottom, iw + s.pad_left + s.pad_right);
+    let (pad, stream) = buf[..(ph + oh) * pw].split_at_mut(ph * pw);
+    pad.fill(0.0);
+    for (y, row) in x.chunks_exact(iw).enumerate() {
+        let at = (y + s.pad_top) * pw + s.pad_left;
+        pad[at..at + iw].copy_from_slice(row);
+    }
+    let pad = &*pad;
+    if s.stride_h == 1 && s.stride_w == 1 {
+        let n = (oh - 1) * pw + ow;
+        let srcs = |i: usize| &pad[i * s.dilation_h * pw..];
+        block_at::<B>(s, &mut stream[..n], srcs, p.bias, w);
+        for (oy, row) in out.chunks_exact_mut(ow).enumerate() {
+            row.copy_from_slice(&stream[oy * pw..oy * pw + ow]);
+        }
+    } else {
+        for (oy, row) in out.chunks_exact_mut(ow).enumerate() {
+            let srcs = |i: usize| &pad[(oy * s.stride_h + i * s.dilation_h) * pw..];
+            block_at::<B>(s, row, srcs, p.bias, w);
+        }
+    }
 }
 
 /// One channel; `FMA` picks `mul_add` (a single instruction where the target has FMA).
@@ -119,7 +168,14 @@ pub(crate) unsafe fn plane<const FMA: bool, B: Block>(
     x: &[f32],
     w: &[f32],
     out: &mut [f32],
+    buf: &mut [f32],
 ) {
+    if p.plan.inner.is_some() && buf.len() >= buffer_len(p.shape) {
+        padded::<B>(p, x, w, out, buf);
+        // SAFETY: the caller guarantees the CPU features of the table the kernel came from.
+        unsafe { (p.act_kernel)(out, p.act) };
+        return;
+    }
     let s = p.shape;
     let (oh, ow, h, iw, kh) = (s.out_h(), s.out_w(), s.in_h, s.in_w, s.kernel_h);
     let top = |oy: usize| (oy * s.stride_h) as isize - s.pad_top as isize;
@@ -402,21 +458,25 @@ pub(crate) fn run(
         .row_plan
         .as_ref()
         .expect("depthwise layers have a row plan");
+    let buf_len = buffer_len(s);
     parallel::run(work, |(range, out)| {
-        for (q, out) in range.zip(out.chunks_exact_mut(out_plane)) {
-            let c = q % s.in_channels;
-            let p = Plane {
-                shape: s,
-                plan,
-                bias: pc.bias.as_ref().map_or(0.0, |b| b[c]),
-                act: pc.activation,
-                act_kernel: pc.table.act,
-            };
-            let x = &input[q * in_plane..(q + 1) * in_plane];
-            let w = &pc.weights[c * kk..(c + 1) * kk];
-            // SAFETY: slices cut to the contract's lengths; the table's kernels run here.
-            unsafe { kernel(&p, x, w, out) };
-        }
+        with_workspace(|ws| {
+            let buf = ws.b.get(buf_len);
+            for (q, out) in range.zip(out.chunks_exact_mut(out_plane)) {
+                let c = q % s.in_channels;
+                let p = Plane {
+                    shape: s,
+                    plan,
+                    bias: pc.bias.as_ref().map_or(0.0, |b| b[c]),
+                    act: pc.activation,
+                    act_kernel: pc.table.act,
+                };
+                let x = &input[q * in_plane..(q + 1) * in_plane];
+                let w = &pc.weights[c * kk..(c + 1) * kk];
+                // SAFETY: slices cut to the contract's lengths; the table's kernels run here.
+                unsafe { kernel(&p, x, w, out, buf) };
+            }
+        })
     });
     Ok(())
 }

@@ -10,6 +10,7 @@ mod pack;
 pub(crate) mod parallel;
 mod view;
 
+pub(crate) use buffer::with_workspace;
 pub use pack::PackedB;
 pub use view::{MatMut, MatRef};
 

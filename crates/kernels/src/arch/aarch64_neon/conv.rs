@@ -6,9 +6,15 @@ use crate::conv::{
 };
 
 /// See [`crate::conv::DepthwiseKernel`].
-pub(super) unsafe fn depthwise(p: &DepthwisePlane, x: &[f32], w: &[f32], out: &mut [f32]) {
+pub(super) unsafe fn depthwise(
+    p: &DepthwisePlane,
+    x: &[f32],
+    w: &[f32],
+    out: &mut [f32],
+    buf: &mut [f32],
+) {
     // SAFETY: forwarded contract; NEON is always present on aarch64.
-    unsafe { depthwise_plane::<true, PortableBlock<true>>(p, x, w, out) }
+    unsafe { depthwise_plane::<true, PortableBlock<true>>(p, x, w, out, buf) }
 }
 
 /// See [`crate::conv::PointwiseKernel`]: the portable loops with fused multiply-adds.

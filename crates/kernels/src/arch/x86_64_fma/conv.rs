@@ -8,9 +8,15 @@ use crate::conv::{
 
 /// See [`crate::conv::DepthwiseKernel`].
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn depthwise(p: &DepthwisePlane, x: &[f32], w: &[f32], out: &mut [f32]) {
+pub(super) unsafe fn depthwise(
+    p: &DepthwisePlane,
+    x: &[f32],
+    w: &[f32],
+    out: &mut [f32],
+    buf: &mut [f32],
+) {
     // SAFETY: forwarded contract; this function has the features `Avx2` needs.
-    unsafe { depthwise_plane::<true, Avx2>(p, x, w, out) }
+    unsafe { depthwise_plane::<true, Avx2>(p, x, w, out, buf) }
 }
 
 struct Avx2;
