@@ -139,7 +139,7 @@ def run_ort(model, shape, threads, a):
 
 def run_edgeopt(model, shape, threads, a):
     cmd = [a.edgeopt, "bench", model, "--threads", str(threads), "--runs", str(a.runs),
-           "--warmup", str(a.warmup), "--min-time", str(a.min_time), "--json"]
+           "--warmup", str(a.warmup), "--json"]
     if shape:
         cmd += ["--shape", shape]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

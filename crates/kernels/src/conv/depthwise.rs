@@ -446,7 +446,7 @@ pub(crate) fn run(
     let flops = 2 * s.macs();
     let t = parallel::threads_for(flops, threads, pc.table.min_flops_per_thread / 4);
     let ranges = parallel::split_1d(planes, 1, t);
-    let mut work = Vec::with_capacity(ranges.len());
+    let mut work = parallel::Parts::new();
     let mut rest = output;
     for r in ranges {
         let (mine, tail) = rest.split_at_mut(r.len() * out_plane);

@@ -82,7 +82,7 @@ pub(crate) fn try_run<'c>(
         unit,
         threads_for(2 * k * len, params.threads, table.min_flops_per_thread),
     );
-    let mut chunks = Vec::with_capacity(parts.len());
+    let mut chunks = parallel::Parts::new();
     let mut rest = y.as_mut_slice();
     for r in parts {
         let (head, tail) = rest.split_at_mut(r.len());

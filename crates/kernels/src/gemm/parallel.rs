@@ -4,7 +4,12 @@
 //! thread count (and whichever pool thread runs a block), and nothing is shared but read-only
 //! inputs.
 
+use smallvec::SmallVec;
 use std::ops::Range;
+
+/// Work items of one call, inline up to 8 threads: splitting allocates nothing, so a runtime
+/// calling kernels in a loop makes no heap allocations after warm-up.
+pub(crate) type Parts<T> = SmallVec<[T; 8]>;
 
 /// Threads worth using for `flops` of work, at most `requested` (0 counts as 1), when each
 /// thread should get at least `min_flops` (spawning one costs tens of microseconds).
@@ -13,7 +18,7 @@ pub(crate) fn threads_for(flops: usize, requested: usize, min_flops: usize) -> u
 }
 
 /// `len` split into at most `parts` nearly equal ranges whose starts are multiples of `unit`.
-pub(crate) fn split_1d(len: usize, unit: usize, parts: usize) -> Vec<Range<usize>> {
+pub(crate) fn split_1d(len: usize, unit: usize, parts: usize) -> Parts<Range<usize>> {
     let units = len.div_ceil(unit);
     let parts = parts.clamp(1, units.max(1));
     let (base, extra) = (units / parts, units % parts);
@@ -38,11 +43,11 @@ pub(crate) fn split_2d(
     nr: usize,
     threads: usize,
     min_flops: usize,
-) -> Vec<(Range<usize>, Range<usize>)> {
+) -> Parts<(Range<usize>, Range<usize>)> {
     let flops = m.saturating_mul(n).saturating_mul(k).saturating_mul(2);
     let t = threads_for(flops, threads, min_flops);
     if t == 1 {
-        return vec![(0..m, 0..n)];
+        return smallvec::smallvec![(0..m, 0..n)];
     }
     // Largest share relative to a perfect split, in tiles; fewer tiles than threads is worst.
     let imbalance = |tiles: usize| {
@@ -62,7 +67,7 @@ pub(crate) fn split_2d(
 
 /// Runs `f` on every item, the first on the calling thread and the others on rayon's global
 /// pool (persistent threads: spawning OS threads per call costs as much as a small GEMM).
-pub(crate) fn run<T: Send>(items: Vec<T>, f: impl Fn(T) + Sync) {
+pub(crate) fn run<T: Send>(items: Parts<T>, f: impl Fn(T) + Sync) {
     let mut items = items.into_iter();
     let Some(first) = items.next() else {
         return;
@@ -85,10 +90,10 @@ mod tests {
 
     #[test]
     fn splits_cover_in_aligned_parts() {
-        assert_eq!(split_1d(100, 16, 2), vec![0..64, 64..100]);
-        assert_eq!(split_1d(10, 16, 4), vec![0..10]);
-        assert_eq!(split_1d(0, 16, 4), vec![0..0]);
-        assert_eq!(split_1d(96, 16, 3), vec![0..32, 32..64, 64..96]);
+        assert_eq!(split_1d(100, 16, 2).to_vec(), vec![0..64, 64..100]);
+        assert_eq!(split_1d(10, 16, 4).to_vec(), vec![0..10]);
+        assert_eq!(split_1d(0, 16, 4).to_vec(), vec![0..0]);
+        assert_eq!(split_1d(96, 16, 3).to_vec(), vec![0..32, 32..64, 64..96]);
     }
 
     #[test]
@@ -97,9 +102,9 @@ mod tests {
         assert_eq!(split_2d(8, 8, 8, 6, 16, 4, MIN).len(), 1);
         assert_eq!(split_2d(8, 8, 8, 6, 16, 4, 0).len(), 1, "a single tile");
         let big = split_2d(512, 512, 512, 6, 16, 2, MIN);
-        assert_eq!(big, vec![(0..512, 0..256), (0..512, 256..512)]);
+        assert_eq!(big.to_vec(), vec![(0..512, 0..256), (0..512, 256..512)]);
         // 196 columns are 13 tiles of 16 (7 + 6): M's 43 tiles of 6 split better.
         let tall = split_2d(256, 196, 2304, 6, 16, 2, MIN);
-        assert_eq!(tall, vec![(0..132, 0..196), (132..256, 0..196)]);
+        assert_eq!(tall.to_vec(), vec![(0..132, 0..196), (132..256, 0..196)]);
     }
 }

@@ -222,6 +222,21 @@ pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
         return Ok(None);
     }
     let act = PostActivation::new(act);
+    // A bias that is a graph input (not constant) keeps the per-run path too.
+    let bias_known = bias.is_some() || ctx.input(2).is_none();
+    if let (Some(w), true) = (&weights, bias_known) {
+        let packed = super::packed_conv::PackedConvKernel::new(
+            &g,
+            ah.pad_end,
+            aw.pad_end,
+            w,
+            bias.as_deref(),
+            act.clone(),
+        );
+        if let Some(k) = packed {
+            return Ok(Some(Box::new(k)));
+        }
+    }
     if g.groups == g.in_c && g.groups == g.out_c && g.groups > 1 {
         return Ok(Some(Box::new(Depthwise::new(g, weights, bias, act))));
     }

@@ -20,6 +20,7 @@ mod depthwise;
 mod gemm;
 mod gemv;
 mod matmul;
+mod packed_conv;
 mod pool;
 mod softmax;
 mod transpose;
