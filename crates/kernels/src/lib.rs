@@ -48,6 +48,7 @@ mod activation;
 mod arch;
 mod error;
 mod gemm;
+pub mod int8;
 mod kernels;
 pub mod reference;
 
