@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use crate::arch::{self, ActKernel, GemvKernel, MicroKernel};
+use crate::conv::DepthwiseKernel;
+use crate::elementwise::{BinaryKernel, UnaryKernel};
 use crate::{Activation, KernelError, Result};
 
 /// Cache blocking of the packed GEMM, in elements (BLIS names): an `mc x kc` block of A is
@@ -34,6 +36,9 @@ pub struct Kernels {
     pub(crate) gemv_rows: GemvKernel,
     pub(crate) gemv_dots: GemvKernel,
     pub(crate) act: ActKernel,
+    pub(crate) depthwise: DepthwiseKernel,
+    pub(crate) unary: UnaryKernel,
+    pub(crate) binary: BinaryKernel,
     pub(crate) blocking: Blocking,
     /// Work (flops) a thread must get before a product is split; spawning costs ~10-50 us.
     pub(crate) min_flops_per_thread: usize,

@@ -46,8 +46,10 @@
 
 mod activation;
 mod arch;
+pub mod conv;
+pub mod elementwise;
 mod error;
-mod gemm;
+pub(crate) mod gemm;
 pub mod int8;
 mod kernels;
 pub mod reference;
