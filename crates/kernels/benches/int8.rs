@@ -134,10 +134,28 @@ fn main() {
             rounds,
             &mut [
                 &mut || {
-                    qgemm(q, &pq, &input, &rq, QOutput::U8(black_box(&mut yq)), (n, 1)).unwrap()
+                    qgemm(
+                        q,
+                        &pq,
+                        &input,
+                        &rq,
+                        QOutput::U8(black_box(&mut yq)),
+                        (n, 1),
+                        1,
+                    )
+                    .unwrap()
                 },
                 &mut || {
-                    qgemm(g, &pg, &input, &rq, QOutput::U8(black_box(&mut yg)), (n, 1)).unwrap()
+                    qgemm(
+                        g,
+                        &pg,
+                        &input,
+                        &rq,
+                        QOutput::U8(black_box(&mut yg)),
+                        (n, 1),
+                        1,
+                    )
+                    .unwrap()
                 },
                 &mut || {
                     let a = MatRef::row_major(&wf, m, k).unwrap();
@@ -199,8 +217,8 @@ fn main() {
         let times = race(
             rounds,
             &mut [
-                &mut || qconv(q, &pq, &x, 7, &rq, QOutput::U8(black_box(&mut yq))).unwrap(),
-                &mut || qconv(g, &pg, &x, 7, &rq, QOutput::U8(black_box(&mut yg))).unwrap(),
+                &mut || qconv(q, &pq, &x, 7, &rq, QOutput::U8(black_box(&mut yq)), 1).unwrap(),
+                &mut || qconv(g, &pg, &x, 7, &rq, QOutput::U8(black_box(&mut yg)), 1).unwrap(),
             ],
         );
         assert_eq!(yq, yg, "{name}: tables disagree");

@@ -155,7 +155,8 @@ impl PackedConv {
 }
 
 /// `out = requant(conv(x - x_zp, w - w_zp) + bias)` for NCHW `x` (`[batch, c_in, h, w]`) into
-/// NCHW `out` (`[batch, c_out, oh, ow]`), output rows being channels for [`Requant`].
+/// NCHW `out` (`[batch, c_out, oh, ow]`), output rows being channels for [`Requant`], on up
+/// to `threads` threads (results do not depend on the count).
 pub fn qconv<T: QElem>(
     table: &Int8Kernels,
     conv: &PackedConv,
@@ -163,6 +164,7 @@ pub fn qconv<T: QElem>(
     x_zero_point: i32,
     rq: &Requant,
     mut out: QOutput,
+    threads: usize,
 ) -> QResult<()> {
     const OP: &str = "conv";
     let g = &conv.geom;
@@ -194,7 +196,7 @@ pub fn qconv<T: QElem>(
     }
     rq.validate(OP, g.c_out, out.range())?;
     match &conv.plan {
-        Plan::Depthwise(w) => depthwise(table, g, (oh, ow), w, x, x_zero_point, rq, out),
+        Plan::Depthwise(w) => depthwise(table, g, (oh, ow), w, x, x_zero_point, rq, out, threads),
         Plan::Gemm(groups) => {
             let (cg, mg, hw, ohw) = (g.c_in / g.groups, g.c_out / g.groups, g.h * g.w, oh * ow);
             let k = cg * g.kernel.0 * g.kernel.1;
@@ -219,6 +221,7 @@ pub fn qconv<T: QElem>(
                         &rq.slice_rows(gi * mg..(gi + 1) * mg),
                         sub,
                         (ohw, 1),
+                        threads,
                     )?;
                 }
             }

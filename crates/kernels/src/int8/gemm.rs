@@ -5,8 +5,10 @@ use std::cell::RefCell;
 
 use super::arch::{StoreKernel, MAX_TILE};
 use super::error::{param_err, shape_err, view_len, QResult};
-use super::requant::{QOutput, Requant};
+use super::requant::{QOutput, Requant, RowParams};
 use super::{Int8Kernels, PackedWeights, QElem};
+use crate::gemm::parallel;
+use std::ops::Range;
 
 /// A strided `rows x cols` 8-bit matrix (the activations, `K x N`) and its zero point:
 /// element `(p, j)` is `data[p * row_stride + j * col_stride]`.
@@ -51,7 +53,8 @@ const BLOCK_BYTES: usize = 192 * 1024;
 
 /// `out[i, j] (at i * strides.0 + j * strides.1) = requant(sum_p w'[i, p] * (x[p, j] - x_zp))`
 /// for packed weights `w'` (`M x K`, zero points subtracted) and `x` (`K x N`); see
-/// [`Requant`] for the store of each output type.
+/// [`Requant`] for the store of each output type. Large products are split across up to
+/// `threads` threads (by columns; results do not depend on the count).
 pub fn qgemm<T: QElem>(
     table: &Int8Kernels,
     w: &PackedWeights,
@@ -59,6 +62,7 @@ pub fn qgemm<T: QElem>(
     rq: &Requant,
     out: QOutput,
     strides: (usize, usize),
+    threads: usize,
 ) -> QResult<()> {
     const OP: &str = "gemm";
     if w.kernel != table.name || w.mr != table.mr {
@@ -117,29 +121,78 @@ pub fn qgemm<T: QElem>(
     rq.validate(OP, m, out.range())?;
     let range = out.range();
     let s = &table.store;
+    let job = Job {
+        table,
+        w,
+        x,
+        rq,
+        range,
+        strides,
+        threads,
+    };
     match out {
-        QOutput::U8(o) => drive(table, w, x, rq, range, o.as_mut_ptr(), strides, s.u8),
-        QOutput::I8(o) => drive(table, w, x, rq, range, o.as_mut_ptr(), strides, s.i8),
-        QOutput::I32(o) => drive(table, w, x, rq, range, o.as_mut_ptr(), strides, s.i32),
-        QOutput::F32(o) => drive(table, w, x, rq, range, o.as_mut_ptr(), strides, s.f32),
+        QOutput::U8(o) => job.split(Dst(o.as_mut_ptr()), s.u8),
+        QOutput::I8(o) => job.split(Dst(o.as_mut_ptr()), s.i8),
+        QOutput::I32(o) => job.split(Dst(o.as_mut_ptr()), s.i32),
+        QOutput::F32(o) => job.split(Dst(o.as_mut_ptr()), s.f32),
     }
     Ok(())
 }
 
-/// The loop nest: blocks of columns (packed once), then weight panels, then column panels.
-#[allow(clippy::too_many_arguments)]
-fn drive<T: QElem, O>(
-    table: &Int8Kernels,
-    w: &PackedWeights,
-    x: &QInput<T>,
-    rq: &Requant,
+/// The output pointer, shared by threads that write disjoint columns.
+struct Dst<O>(*mut O);
+impl<O> Clone for Dst<O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<O> Copy for Dst<O> {}
+// SAFETY: each thread writes only its own range of columns (see `Job::split`).
+unsafe impl<O> Send for Dst<O> {}
+// SAFETY: as above.
+unsafe impl<O> Sync for Dst<O> {}
+
+/// One checked product.
+struct Job<'a, 'x, T> {
+    table: &'a Int8Kernels,
+    w: &'a PackedWeights,
+    x: &'a QInput<'x, T>,
+    rq: &'a Requant<'a>,
     range: (i32, i32),
-    dst: *mut O,
-    (rs, cs): (usize, usize),
+    strides: (usize, usize),
+    threads: usize,
+}
+
+/// Multiply-adds a thread should get before a product is split (spawning costs ~10-50 us).
+const MIN_MACS_PER_THREAD: usize = 2_000_000;
+
+impl<T: QElem> Job<'_, '_, T> {
+    /// Splits the columns across threads; each output is computed by one thread in the same
+    /// way whatever the split, so results do not depend on the thread count.
+    fn split<O>(&self, dst: Dst<O>, store: StoreKernel<O>) {
+        let (m, k, n) = (self.w.m, self.w.k, self.x.cols);
+        let macs = m.saturating_mul(n).saturating_mul(k);
+        let t = parallel::threads_for(macs, self.threads, MIN_MACS_PER_THREAD);
+        let ranges = parallel::split_1d(n, self.table.nr, t);
+        let rows: Vec<_> = (0..m).map(|i| self.rq.row(i, self.range)).collect();
+        parallel::run(ranges, |cols| drive(self, &rows, dst, store, cols));
+    }
+}
+
+/// The loop nest over columns `cols`: blocks of columns (packed once), then weight panels,
+/// then column panels.
+fn drive<T: QElem, O>(
+    job: &Job<T>,
+    rows: &[RowParams],
+    dst: Dst<O>,
     store: StoreKernel<O>,
+    cols: Range<usize>,
 ) {
-    let (m, k, n) = (w.m, w.k, x.cols);
-    if m == 0 || n == 0 {
+    let (table, w, x) = (job.table, job.w, job.x);
+    let (rs, cs) = job.strides;
+    let dst = dst.0;
+    let (m, k) = (w.m, w.k);
+    if m == 0 || cols.is_empty() {
         return;
     }
     let (mr, nr) = (table.mr, table.nr);
@@ -147,10 +200,10 @@ fn drive<T: QElem, O>(
     let panel_len = kp * nr * 2;
     let nc = (BLOCK_BYTES / (panel_len * 2).max(1)).max(1) * nr;
     let pack = T::pack_kernel(table);
-    let rows: Vec<_> = (0..m).map(|i| rq.row(i, range)).collect();
+    let n = cols.end;
     let mut tile = [0i32; MAX_TILE];
     let mut panels = PANELS.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    for j0 in (0..n).step_by(nc) {
+    for j0 in cols.step_by(nc) {
         let cols = nc.min(n - j0);
         let npanels = cols.div_ceil(nr);
         panels.resize(npanels * panel_len, 0);

@@ -168,6 +168,7 @@ fn check_gemm(table: &Int8Kernels, c: &GemmCase) -> Result<(), TestCaseError> {
                 &rq,
                 o,
                 strides,
+                1,
             )
             .unwrap();
         } else {
@@ -179,6 +180,7 @@ fn check_gemm(table: &Int8Kernels, c: &GemmCase) -> Result<(), TestCaseError> {
                 &rq,
                 o,
                 strides,
+                1,
             )
             .unwrap();
         }
@@ -302,10 +304,10 @@ fn check_conv(table: &Int8Kernels, c: &ConvCase) -> Result<(), TestCaseError> {
     let got = run_out(c.out, len, |o| {
         if c.x_signed {
             let x: Vec<i8> = c.x.iter().map(|&v| v as i8).collect();
-            qconv(table, &packed, &x, c.x_zp, &rq, o).unwrap();
+            qconv(table, &packed, &x, c.x_zp, &rq, o, 1).unwrap();
         } else {
             let x: Vec<u8> = c.x.iter().map(|&v| v as u8).collect();
-            qconv(table, &packed, &x, c.x_zp, &rq, o).unwrap();
+            qconv(table, &packed, &x, c.x_zp, &rq, o, 1).unwrap();
         }
     });
     let acc = naive::conv_acc(&c.g, &c.x, c.x_zp, &c.w, &c.w_zp);
@@ -400,6 +402,7 @@ fn extreme_products_saturate_and_wrap_like_the_reference() {
             &Requant::default(),
             QOutput::I32(&mut got),
             (n, 1),
+            1,
         )
         .unwrap();
         assert_eq!(got, acc, "{}", table.name());
@@ -409,7 +412,7 @@ fn extreme_products_saturate_and_wrap_like_the_reference() {
             zero_point: 128,
             ..Requant::default()
         };
-        qgemm(table, &packed, &input, &rq, QOutput::U8(&mut q), (n, 1)).unwrap();
+        qgemm(table, &packed, &input, &rq, QOutput::U8(&mut q), (n, 1), 1).unwrap();
         let mut want = vec![0u8; m * n];
         naive::requantize(&acc, m, n, &rq, QOutput::U8(&mut want));
         assert_eq!(q, want);
@@ -433,7 +436,8 @@ fn bad_shapes_and_parameters_are_errors() {
         &input,
         &Requant::default(),
         QOutput::U8(&mut out),
-        (2, 1)
+        (2, 1),
+        1
     )
     .is_ok());
     let short = QInput::row_major(&x[..5], 3, 2, 0);
@@ -444,6 +448,7 @@ fn bad_shapes_and_parameters_are_errors() {
         &Requant::default(),
         QOutput::U8(&mut out),
         (2, 1),
+        1,
     )
     .unwrap_err();
     assert!(err.to_string().contains("3x2 input"), "{err}");
@@ -453,14 +458,15 @@ fn bad_shapes_and_parameters_are_errors() {
         &input,
         &Requant::default(),
         QOutput::U8(&mut out[..3]),
-        (2, 1)
+        (2, 1),
+        1
     )
     .is_err());
     let nan = Requant {
         scale: Scale::PerTensor(f32::NAN),
         ..Requant::default()
     };
-    assert!(qgemm(table, &p, &input, &nan, QOutput::U8(&mut out), (2, 1)).is_err());
+    assert!(qgemm(table, &p, &input, &nan, QOutput::U8(&mut out), (2, 1), 1).is_err());
     let other = Int8Kernels::generic();
     if other.name() != table.name() {
         assert!(qgemm(
@@ -469,7 +475,8 @@ fn bad_shapes_and_parameters_are_errors() {
             &input,
             &Requant::default(),
             QOutput::U8(&mut out),
-            (2, 1)
+            (2, 1),
+            1
         )
         .is_err());
     }
@@ -489,4 +496,89 @@ fn bad_shapes_and_parameters_are_errors() {
     let mut y = [0u8; 2];
     assert!(quantize(table, &[1.0, 2.0], 0.0, 0, &mut y).is_err());
     assert!(quantize(table, &[1.0], 1.0, 0, &mut y).is_err());
+}
+
+#[test]
+fn threads_split_large_products_without_changing_results() {
+    let table = Int8Kernels::native();
+    let (m, k, n) = (64, 301, 333);
+    let w: Vec<i8> = (0..m * k).map(|i| (i * 37 % 251) as i8).collect();
+    let x: Vec<u8> = (0..k * n).map(|i| (i * 91 % 256) as u8).collect();
+    let packed = PackedWeights::new(table, WeightsRef::I8(&w), m, k, &[3]).unwrap();
+    let input = QInput::row_major(&x, k, n, 100);
+    let rq = Requant {
+        scale: Scale::PerTensor(2e-4),
+        zero_point: 128,
+        ..Requant::default()
+    };
+    let mut one = vec![0u8; m * n];
+    let mut three = vec![1u8; m * n];
+    qgemm(
+        table,
+        &packed,
+        &input,
+        &rq,
+        QOutput::U8(&mut one),
+        (n, 1),
+        1,
+    )
+    .unwrap();
+    qgemm(
+        table,
+        &packed,
+        &input,
+        &rq,
+        QOutput::U8(&mut three),
+        (n, 1),
+        3,
+    )
+    .unwrap();
+    assert_eq!(one, three);
+    let wi: Vec<i32> = w.iter().map(|&v| v as i32).collect();
+    let xi: Vec<i32> = x.iter().map(|&v| v as i32).collect();
+    let acc = naive::qgemm_acc(&wi, &[3], &xi, 100, m, k, n);
+    let mut want = vec![0u8; m * n];
+    naive::requantize(&acc, m, n, &rq, QOutput::U8(&mut want));
+    assert_eq!(one, want);
+    // Depthwise: 64 planes of 60 x 60.
+    let g = ConvGeometry {
+        batch: 1,
+        c_in: 64,
+        h: 60,
+        w: 60,
+        c_out: 64,
+        kernel: (3, 3),
+        stride: (1, 1),
+        dilation: (1, 1),
+        pads: [1; 4],
+        groups: 64,
+    };
+    let wd: Vec<i8> = (0..64 * 9).map(|i| (i * 13 % 255) as i8).collect();
+    let xd: Vec<u8> = (0..64 * 3600).map(|i| (i * 7 % 256) as u8).collect();
+    let pc = PackedConv::new(table, g, WeightsRef::I8(&wd), &[0]).unwrap();
+    let (mut d1, mut d3) = (vec![0i32; 64 * 3600], vec![1i32; 64 * 3600]);
+    qconv(
+        table,
+        &pc,
+        &xd,
+        5,
+        &Requant::default(),
+        QOutput::I32(&mut d1),
+        1,
+    )
+    .unwrap();
+    qconv(
+        table,
+        &pc,
+        &xd,
+        5,
+        &Requant::default(),
+        QOutput::I32(&mut d3),
+        3,
+    )
+    .unwrap();
+    assert_eq!(d1, d3);
+    let xi: Vec<i32> = xd.iter().map(|&v| v as i32).collect();
+    let wi: Vec<i32> = wd.iter().map(|&v| v as i32).collect();
+    assert_eq!(d1, naive::conv_acc(&g, &xi, 5, &wi, &[0]));
 }
