@@ -52,7 +52,10 @@ mod error;
 pub(crate) mod gemm;
 pub mod int8;
 mod kernels;
+pub mod norm;
+pub mod pool;
 pub mod reference;
+pub mod softmax;
 
 pub use activation::Activation;
 pub use error::{KernelError, Result};

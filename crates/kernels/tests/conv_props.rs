@@ -190,6 +190,8 @@ fn network_layers() {
         (32, 40, 3, 1, 1, 9),
         (3, 8, 7, 2, 1, 29),
         (8, 16, 1, 2, 1, 14),
+        (64, 64, 3, 1, 1, 7),
+        (64, 72, 3, 1, 1, 6),
     ] {
         let mut s = Conv2dShape::simple(1, c, hw, hw, m, k);
         (s.stride_h, s.stride_w, s.groups) = (stride, stride, groups);
@@ -197,6 +199,16 @@ fn network_layers() {
         (s.pad_top, s.pad_left, s.pad_bottom, s.pad_right) = (p, p, p, p);
         layers.push(s);
     }
+    let pick = |s: &Conv2dShape| {
+        let w = vec![0.0; s.weight_len()];
+        PackedConv::new(s, &w, None, Activation::None, ConvAlgo::Auto)
+            .unwrap()
+            .algo()
+    };
+    assert_eq!(pick(&layers[1]), ConvAlgo::Depthwise);
+    assert_eq!(pick(&layers[3]), ConvAlgo::Pointwise);
+    assert_eq!(pick(&layers[10]), ConvAlgo::Winograd);
+    assert_eq!(pick(&layers[0]), ConvAlgo::Im2colGemm);
     for (i, s) in layers.iter().enumerate() {
         for threads in [1, 2] {
             check(s, Activation::Relu, true, threads, i as u64);

@@ -1,5 +1,7 @@
+pub mod bench;
 pub mod convert;
 pub mod inspect;
+pub mod profile;
 pub mod run;
 
 use anyhow::{Context, Result};

@@ -7,8 +7,15 @@
 
 mod depthwise;
 mod im2col;
+mod pointwise;
 mod shape;
+mod winograd;
 
+pub(crate) use pointwise::{
+    pixels as pointwise_pixels, pointwise_generic, Job as PointwiseJob, Out as PointwiseOut,
+    PointwiseKernel,
+};
+pub(crate) use shape::valid_range as valid_range_pub;
 pub use shape::Conv2dShape;
 
 // `PortableBlock` is used by the NEON table only.
@@ -18,7 +25,7 @@ pub(crate) use depthwise::{
     DepthwiseKernel, Plane as DepthwisePlane, Portable as PortableBlock,
 };
 
-use crate::{kernels, Activation, KernelError, Kernels, Result};
+use crate::{kernels, Activation, KernelError, Kernels, PackedB, Result};
 
 /// How a convolution is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,7 +41,7 @@ pub enum ConvAlgo {
     Depthwise,
     /// Winograd minimal filtering for 3x3 stride-1 convolutions.
     Winograd,
-    /// A direct (no unfolding) loop nest.
+    /// A direct loop nest with no unfolding or packing (1x1 stride-1 unpadded, one group).
     Direct,
 }
 
@@ -50,6 +57,8 @@ pub struct PackedConv {
     pub(crate) table: &'static Kernels,
     /// Output-row geometry of the depthwise kernel.
     pub(crate) row_plan: Option<depthwise::RowPlan>,
+    /// The 16 transformed weight matrices of the Winograd algorithm.
+    pub(crate) winograd: Vec<PackedB>,
 }
 
 impl PackedConv {
@@ -106,6 +115,10 @@ impl PackedConv {
             ConvAlgo::Im2colGemm => ConvAlgo::Im2colGemm,
             ConvAlgo::Pointwise if im2col::input_is_col(shape) => ConvAlgo::Pointwise,
             ConvAlgo::Depthwise if shape.is_depthwise() => ConvAlgo::Depthwise,
+            ConvAlgo::Winograd if winograd::applies(shape) => ConvAlgo::Winograd,
+            ConvAlgo::Direct if im2col::input_is_col(shape) && shape.groups == 1 => {
+                ConvAlgo::Direct
+            }
             other => {
                 return Err(bad(format!(
                     "algorithm {other:?} cannot compute this shape"
@@ -120,6 +133,11 @@ impl PackedConv {
             activation,
             table,
             row_plan: (algo == ConvAlgo::Depthwise).then(|| depthwise::RowPlan::new(shape)),
+            winograd: if algo == ConvAlgo::Winograd {
+                winograd::pack(table, shape, weight_oihw)?
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -136,7 +154,8 @@ impl PackedConv {
     /// Floats of workspace [`PackedConv::run`] needs, whatever the thread count.
     pub fn scratch_len(&self) -> usize {
         match self.algo {
-            ConvAlgo::Pointwise | ConvAlgo::Depthwise => 0,
+            ConvAlgo::Pointwise | ConvAlgo::Depthwise | ConvAlgo::Direct => 0,
+            ConvAlgo::Winograd => winograd::scratch_len(&self.shape),
             _ => im2col::scratch_len(&self.shape, im2col::input_is_col(&self.shape)),
         }
     }
@@ -175,15 +194,37 @@ impl PackedConv {
         }
         match self.algo {
             ConvAlgo::Depthwise => depthwise::run(self, input_nchw, output_nchw, threads),
+            ConvAlgo::Direct => {
+                pointwise::run(self, input_nchw, output_nchw, threads);
+                Ok(())
+            }
+            ConvAlgo::Winograd => winograd::run(
+                self,
+                &self.winograd,
+                input_nchw,
+                output_nchw,
+                scratch,
+                threads,
+            ),
             _ => im2col::run(self, input_nchw, output_nchw, scratch, threads),
         }
     }
 }
 
-/// The algorithm [`ConvAlgo::Auto`] picks for a shape.
+/// The algorithm [`ConvAlgo::Auto`] picks for a shape, from `benches/conv.rs` (1 thread):
+/// - depthwise layers: the direct depthwise kernel (1.1-4x im2col's GEMVs on MobileNetV2);
+/// - 3x3 stride-1 layers with at least 64 input and output channels: Winograd F(2x2, 3x3)
+///   (1.2-1.8x im2col on all four ResNet-18 stages; with fewer channels, as in the MNIST CNN,
+///   the transforms cost as much as the multiplies saved and im2col ties or wins);
+/// - 1x1 stride-1 unpadded: the input itself as the GEMM operand (the unpacked direct
+///   kernel, [`ConvAlgo::Direct`], measured 2-5x slower than the packed GEMM on every
+///   MobileNetV2 pointwise layer, so it is only used when asked for);
+/// - everything else: im2col + GEMM.
 fn pick(s: &Conv2dShape) -> ConvAlgo {
     if s.is_depthwise() {
         ConvAlgo::Depthwise
+    } else if winograd::applies(s) && s.in_channels >= 64 && s.out_channels >= 64 {
+        ConvAlgo::Winograd
     } else if im2col::input_is_col(s) {
         ConvAlgo::Pointwise
     } else {

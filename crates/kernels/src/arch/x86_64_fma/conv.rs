@@ -2,7 +2,9 @@
 
 use std::arch::x86_64::*;
 
-use crate::conv::{depthwise_plane, DepthwiseBlock, DepthwisePlane};
+use crate::conv::{
+    depthwise_plane, pointwise_pixels, DepthwiseBlock, DepthwisePlane, PointwiseJob, PointwiseOut,
+};
 
 /// See [`crate::conv::DepthwiseKernel`].
 #[target_feature(enable = "avx2,fma")]
@@ -124,4 +126,11 @@ unsafe fn block<const K: usize, const S: usize>(
             groups::<K, S, 1>(o.add(n - 8), src, (n - 8) * S, d, bias, w);
         }
     }
+}
+
+/// See [`crate::conv::PointwiseKernel`]: the portable loops with fused multiply-adds.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn pointwise(job: &PointwiseJob, out: PointwiseOut, p0: usize, p1: usize) {
+    // SAFETY: forwarded contract; this function has the features the loops are built for.
+    unsafe { pointwise_pixels::<true>(job, out, p0, p1) }
 }
