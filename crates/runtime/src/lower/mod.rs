@@ -19,6 +19,7 @@ mod conv;
 mod depthwise;
 mod gemm;
 mod gemv;
+pub mod int8;
 mod matmul;
 mod pool;
 mod softmax;
@@ -160,6 +161,7 @@ impl LoweringRegistry {
         r.register("", "Softmax", softmax::lower);
         r.register("", "Concat", concat::lower);
         r.register("", "Transpose", transpose::lower);
+        int8::register(&mut r);
         r
     }
 
