@@ -15,6 +15,8 @@
 //!   [`Kernels::gemm_prepacked`].
 //! - [`Activation`]: activations fused into the GEMM store, also applied to plain slices.
 //! - [`reference`]: the naive f64 twins the tests compare against.
+//! - [`int8`]: the quantized kernels (int8 GEMM with fused requantization, int8 conv,
+//!   quantize / dequantize), with their own run-time selected table and exact integer twins.
 //!
 //! The crate never panics on bad dimensions: every entry point returns a [`KernelError`] that
 //! names the shapes involved.
