@@ -20,6 +20,8 @@
 //! - [`pool`], [`softmax`], [`norm`], [`elementwise`]: the other CNN operators, vectorized
 //!   (AVX2 + FMA tables compile the same portable loops with those features).
 //! - [`reference`]: the naive f64 twins the tests compare against.
+//! - [`int8`]: the quantized kernels (int8 GEMM with fused requantization, int8 conv,
+//!   quantize / dequantize), with their own run-time selected table and exact integer twins.
 //!
 //! The crate never panics on bad dimensions: every entry point returns a [`KernelError`] that
 //! names the shapes involved.
@@ -55,6 +57,7 @@ pub mod conv;
 pub mod elementwise;
 mod error;
 pub(crate) mod gemm;
+pub mod int8;
 mod kernels;
 pub mod norm;
 pub mod pool;

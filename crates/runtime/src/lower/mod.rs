@@ -19,6 +19,7 @@ mod conv;
 mod depthwise;
 mod gemm;
 mod gemv;
+pub mod int8;
 mod matmul;
 mod packed_conv;
 mod pool;
@@ -161,6 +162,7 @@ impl LoweringRegistry {
         r.register("", "Softmax", softmax::lower);
         r.register("", "Concat", concat::lower);
         r.register("", "Transpose", transpose::lower);
+        int8::register(&mut r);
         r
     }
 

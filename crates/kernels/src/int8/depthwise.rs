@@ -1,0 +1,142 @@
+//! Direct depthwise 3x3 convolution (stride 1 or 2): each channel's input is copied once into
+//! a zero-padded i16 plane with the zero point subtracted, then every output row is 9
+//! multiply-adds per output over three input rows, stored through the fused requantization.
+
+use super::arch::StoreKernel;
+use super::conv::ConvGeometry;
+use super::error::{param_err, QResult};
+use super::requant::RowParams;
+use super::{Int8Kernels, QElem, QOutput, Requant, WeightsRef};
+use crate::gemm::parallel;
+
+/// Per-channel 3x3 weights minus their zero points.
+#[derive(Debug, Clone)]
+pub(crate) struct DepthwiseWeights(Vec<[i32; 9]>);
+
+impl DepthwiseWeights {
+    pub(crate) fn new(w: WeightsRef, zero_points: &[i32]) -> QResult<Self> {
+        let (vals, range): (Vec<i32>, _) = match w {
+            WeightsRef::I8(v) => (v.iter().map(|&x| x as i32).collect(), (-128, 127)),
+            WeightsRef::U8(v) => (v.iter().map(|&x| x as i32).collect(), (0, 255)),
+        };
+        if let Some(z) = zero_points
+            .iter()
+            .find(|z| !(range.0..=range.1).contains(*z))
+        {
+            return Err(param_err(
+                "conv",
+                format!("weight zero point {z} outside {range:?}"),
+            ));
+        }
+        let chans = vals
+            .chunks_exact(9)
+            .enumerate()
+            .map(|(c, k)| {
+                let zp = zero_points[if zero_points.len() == 1 { 0 } else { c }];
+                std::array::from_fn(|i| k[i] - zp)
+            })
+            .collect();
+        Ok(DepthwiseWeights(chans))
+    }
+}
+
+/// Runs the depthwise convolution; `qconv` checked every length and parameter.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn depthwise<T: QElem>(
+    table: &Int8Kernels,
+    g: &ConvGeometry,
+    out_hw: (usize, usize),
+    w: &DepthwiseWeights,
+    x: &[T],
+    x_zp: i32,
+    rq: &Requant,
+    out: QOutput,
+    threads: usize,
+) -> QResult<()> {
+    let range = out.range();
+    let rows: Vec<RowParams> = (0..g.c_out).map(|c| rq.row(c, range)).collect();
+    let job = Job {
+        table,
+        g,
+        out_hw,
+        w,
+        x,
+        x_zp,
+        rows: &rows,
+        threads,
+    };
+    let s = &table.store;
+    match out {
+        QOutput::U8(o) => job.split(o, s.u8),
+        QOutput::I8(o) => job.split(o, s.i8),
+        QOutput::I32(o) => job.split(o, s.i32),
+        QOutput::F32(o) => job.split(o, s.f32),
+    }
+    Ok(())
+}
+
+struct Job<'a, T> {
+    table: &'a Int8Kernels,
+    g: &'a ConvGeometry,
+    out_hw: (usize, usize),
+    w: &'a DepthwiseWeights,
+    x: &'a [T],
+    x_zp: i32,
+    rows: &'a [RowParams],
+    threads: usize,
+}
+
+/// Multiply-adds a thread should get before the planes are split.
+const MIN_MACS_PER_THREAD: usize = 1_000_000;
+
+impl<T: QElem> Job<'_, T> {
+    /// Splits the (image, channel) planes into contiguous runs, one per thread.
+    fn split<O: Send>(&self, out: &mut [O], store: StoreKernel<O>) {
+        let (oh, ow) = self.out_hw;
+        let (plane_in, plane_out) = (self.g.h * self.g.w, oh * ow);
+        let planes = self.g.batch * self.g.c_in;
+        let t = parallel::threads_for(planes * plane_out * 9, self.threads, MIN_MACS_PER_THREAD);
+        let per = planes.div_ceil(t.max(1)).max(1);
+        let work: Vec<_> = out
+            .chunks_mut(per * plane_out)
+            .enumerate()
+            .map(|(i, o)| (i * per, &self.x[i * per * plane_in..], o))
+            .collect();
+        parallel::run(work, |(first, x, o)| self.run(first, x, o, store));
+    }
+}
+
+impl<T: QElem> Job<'_, T> {
+    /// Planes `first..` (as many as `out` holds) of the input planes starting at `x`.
+    fn run<O>(&self, first: usize, x: &[T], out: &mut [O], store: StoreKernel<O>) {
+        let (table, g, w, x_zp, rows) = (self.table, self.g, self.w, self.x_zp, self.rows);
+        let (oh, ow) = self.out_hw;
+        let [pt, pl, pb, pr] = g.pads;
+        let (ph, pw) = (g.h + pt + pb, g.w + pl + pr);
+        let s = g.stride.0;
+        let mut plane = vec![0i16; ph * pw];
+        let mut acc = vec![0i32; ow];
+        for (bc, (src, dst)) in x
+            .chunks_exact(g.h * g.w)
+            .zip(out.chunks_exact_mut(oh * ow))
+            .enumerate()
+        {
+            let c = (first + bc) % g.c_in;
+            for (y, line) in src.chunks_exact(g.w).enumerate() {
+                let row = &mut plane[(y + pt) * pw + pl..(y + pt) * pw + pl + g.w];
+                for (p, &v) in row.iter_mut().zip(line) {
+                    *p = (v.to_i32() - x_zp) as i16;
+                }
+            }
+            for (y, line) in dst.chunks_exact_mut(ow).enumerate() {
+                // SAFETY: rows y * s + 0..3 < ph hold pw >= (ow - 1) * s + 3 values each (that is
+                // how oh and ow were derived); `line` has ow outputs; the table's kernels run here.
+                unsafe {
+                    let r0 = plane.as_ptr().add(y * s * pw);
+                    (table.depthwise_row)([r0, r0.add(pw), r0.add(2 * pw)], &w.0[c], s, &mut acc);
+                    store(&acc, &rows[c], line.as_mut_ptr(), 1);
+                }
+            }
+        }
+    }
+}
