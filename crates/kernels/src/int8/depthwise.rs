@@ -97,7 +97,7 @@ impl<T: QElem> Job<'_, T> {
         let planes = self.g.batch * self.g.c_in;
         let t = parallel::threads_for(planes * plane_out * 9, self.threads, MIN_MACS_PER_THREAD);
         let per = planes.div_ceil(t.max(1)).max(1);
-        let work: Vec<_> = out
+        let work: parallel::Parts<_> = out
             .chunks_mut(per * plane_out)
             .enumerate()
             .map(|(i, o)| (i * per, &self.x[i * per * plane_in..], o))
