@@ -300,11 +300,13 @@ impl Session {
         self.plans.get(self.current).map(|(_, e)| &e.prepared.model)
     }
 
-    /// Turns per-step timing on or off (clearing accumulated times).
+    /// Turns per-step timing on (clearing accumulated times) or off (keeping them).
     pub fn set_profiling(&mut self, on: bool) {
         for (_, e) in &mut self.plans {
+            if on && !e.profiling {
+                e.reset_profile();
+            }
             e.profiling = on;
-            e.reset_profile();
         }
     }
 

@@ -153,3 +153,20 @@ fn bench_models_plans_hold_invariants() {
         );
     }
 }
+
+#[test]
+fn profiling_keeps_times_after_it_is_turned_off() {
+    let model = chain();
+    let mut s = Session::new(model, SessionOptions::default()).unwrap();
+    let x = random_tensor(&[1, 4, 10, 10], 1);
+    s.set_profiling(true);
+    s.run(std::slice::from_ref(&x)).unwrap();
+    s.set_profiling(false);
+    let p = s.profile();
+    assert!(!p.is_empty());
+    assert!(p.iter().map(|s| s.time).sum::<std::time::Duration>() > std::time::Duration::ZERO);
+    assert!(
+        p.iter().any(|s| s.macs > 0),
+        "conv MACs come from the IR cost model"
+    );
+}
