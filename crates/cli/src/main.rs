@@ -26,6 +26,10 @@ enum Command {
     Run(cmd::run::Args),
     /// Re-export a model (optionally at another opset, or with external weight data).
     Convert(cmd::convert::Args),
+    /// Predict latency, energy and memory of a model on device profiles.
+    Estimate(cmd::estimate::Args),
+    /// Device profiles: list, show, calibrate this host, validate the cost model.
+    Hw(cmd::hw::Args),
 }
 
 fn main() {
@@ -34,6 +38,8 @@ fn main() {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Convert(a) => cmd::convert::run(a),
+        Command::Estimate(a) => cmd::estimate::run(a),
+        Command::Hw(a) => cmd::hw::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -1,4 +1,6 @@
 pub mod convert;
+pub mod estimate;
+pub mod hw;
 pub mod inspect;
 pub mod run;
 

@@ -1,0 +1,1 @@
+//! Host calibration (needs the runtime; lands with it).
