@@ -122,9 +122,7 @@ mod tests {
 
     #[test]
     fn clamps_a_negative_unconstrained_solution() {
-        // Unconstrained least squares gives x = [1, -1] (exact); with x >= 0 the optimum is
-        // x2 = 0, x1 = argmin ||a1 x1 - b|| = (a1.b)/(a1.a1) = (1 + 0 + 1)/(1 + 1 + 1) ... computed:
-        // A = [[1, 1], [1, 2], [1, 3]], b = [0, -1, -2]; a1.b = -3 < 0 so x1 = 0 as well.
+        // A = [[1, 1], [1, 2], [1, 3]], b = [0, -1, -2]: A^T b = [-3, -8] <= 0, so x = 0.
         let a = [1.0, 1.0, 1.0, 2.0, 1.0, 3.0];
         let b = [0.0, -1.0, -2.0];
         assert_eq!(nnls(&a, &b, 3, 2), vec![0.0, 0.0]);

@@ -1,4 +1,4 @@
-//! `edgeopt hw list|show`: device profiles.
+//! `edgeopt hw list|show|calibrate`: device profiles.
 
 use crate::table::{human, Table};
 use anyhow::{Context, Result};
@@ -18,6 +18,15 @@ enum Command {
     List,
     /// Show a profile (built-in name or TOML file) as TOML.
     Show { device: String },
+    /// Measure this machine (FMA peak, L1/L2/DRAM read bandwidth) into a host profile.
+    Calibrate {
+        /// Where to write the profile (atomically).
+        #[arg(short, long, default_value = "profiles/host-epyc-avx2.toml")]
+        output: PathBuf,
+        /// Threads to measure with (the profile is valid for this count).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
 }
 
 /// Writes `bytes` to a temp file next to `path`, syncs it and renames it over `path`.
@@ -69,6 +78,22 @@ pub fn run(a: Args) -> Result<()> {
                 ]);
             }
             print!("{}", t.render());
+            Ok(())
+        }
+        Command::Calibrate { output, threads } => {
+            let base = Profile::load("host-epyc-avx2")?;
+            let p = edgeopt_hw::calibrate::calibrate_machine(&base, threads);
+            let header =
+                "# This host, measured by `edgeopt hw calibrate` (fields tagged \"measured\");\n\
+                          # other numbers and the energy sources: see profiles/README.md.\n\n";
+            let text = format!("{header}{}", p.to_toml()?);
+            Profile::parse(&text, &output.display().to_string())?;
+            write_atomic(&output, text.as_bytes())?;
+            println!(
+                "wrote {}: fp32 peak {:.1} GMAC/s",
+                output.display(),
+                p.compute.fp32.peak_macs_per_s / 1e9
+            );
             Ok(())
         }
         Command::Show { device } => {
