@@ -30,6 +30,10 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Per-layer time, MACs, GFLOP/s and share of the FMA peak (optionally as an SVG chart).
     Profile(cmd::profile::Args),
+    /// Predict latency, energy and memory of a model on device profiles.
+    Estimate(cmd::estimate::Args),
+    /// Device profiles: list, show, calibrate this host, validate the cost model.
+    Hw(cmd::hw::Args),
 }
 
 fn main() {
@@ -40,6 +44,8 @@ fn main() {
         Command::Convert(a) => cmd::convert::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Profile(a) => cmd::profile::run(a),
+        Command::Estimate(a) => cmd::estimate::run(a),
+        Command::Hw(a) => cmd::hw::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

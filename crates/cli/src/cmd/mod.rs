@@ -1,5 +1,7 @@
 pub mod bench;
 pub mod convert;
+pub mod estimate;
+pub mod hw;
 pub mod inspect;
 pub mod profile;
 pub mod run;
