@@ -2,7 +2,6 @@
 
 mod cmd;
 mod feeds;
-mod npy;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +25,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Re-export a model (optionally at another opset, or with external weight data).
     Convert(cmd::convert::Args),
+    /// Write a model from the built-in zoo (mlp, lenet, cnn, resnet, mobilenetv2) as ONNX.
+    Zoo(cmd::zoo::Args),
 }
 
 fn main() {
@@ -34,6 +35,7 @@ fn main() {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Convert(a) => cmd::convert::run(a),
+        Command::Zoo(a) => cmd::zoo::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -1,6 +1,7 @@
 pub mod convert;
 pub mod inspect;
 pub mod run;
+pub mod zoo;
 
 use anyhow::{Context, Result};
 use edgeopt_ir::Model;
