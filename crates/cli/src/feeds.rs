@@ -1,7 +1,7 @@
 //! Model inputs from files (`-i name=x.npy`, `-i all.npz`) or seeded random data.
 
-use crate::npy::{read_npy, read_npz};
 use anyhow::{anyhow, bail, Result};
+use edgeopt_data::npy::{read_npy, read_npz};
 use edgeopt_ir::{Graph, Value, ValueType};
 use edgeopt_tensor::shape::checked_numel;
 use edgeopt_tensor::{DType, Dim, Tensor};

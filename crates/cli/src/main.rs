@@ -2,7 +2,6 @@
 
 mod cmd;
 mod feeds;
-mod npy;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +33,8 @@ enum Command {
     Estimate(cmd::estimate::Args),
     /// Device profiles: list, show, calibrate this host, validate the cost model.
     Hw(cmd::hw::Args),
+    /// Write a model from the built-in zoo (mlp, lenet, cnn, resnet, mobilenetv2) as ONNX.
+    Zoo(cmd::zoo::Args),
 }
 
 fn main() {
@@ -46,6 +47,7 @@ fn main() {
         Command::Profile(a) => cmd::profile::run(a),
         Command::Estimate(a) => cmd::estimate::run(a),
         Command::Hw(a) => cmd::hw::run(a),
+        Command::Zoo(a) => cmd::zoo::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

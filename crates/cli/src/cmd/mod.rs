@@ -5,6 +5,7 @@ pub mod hw;
 pub mod inspect;
 pub mod profile;
 pub mod run;
+pub mod zoo;
 
 use anyhow::{Context, Result};
 use edgeopt_ir::Model;

@@ -2,9 +2,9 @@
 //! (`--reference`: with the IR's reference executor).
 
 use crate::feeds::{build_feeds, parse_dims, parse_shapes};
-use crate::npy::write_npz;
 use crate::table::Table;
 use anyhow::{bail, Result};
+use edgeopt_data::npy::write_npz;
 use edgeopt_ir::Value;
 use serde_json::json;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! NumPy `.npy` (format 1.0/2.0/3.0) reading and writing, and `.npz` archives of them.
 
-use anyhow::{anyhow, bail, Context, Result};
+use crate::error::{format_err, read_file, DataError, Result};
 use bytes::Bytes;
 use edgeopt_tensor::shape::checked_numel;
 use edgeopt_tensor::{DType, Tensor};
@@ -56,40 +56,47 @@ fn field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     Some(rest[..end].trim())
 }
 
-/// Parses a `.npy` byte buffer.
+/// Parses a `.npy` byte buffer; `what` names it in errors.
 pub fn parse_npy(buf: &[u8], what: &str) -> Result<Tensor> {
     if buf.len() < 10 || &buf[..6] != b"\x93NUMPY" {
-        bail!("{what}: not a .npy file (bad magic)");
+        return Err(format_err(what, "not a .npy file (bad magic)"));
     }
     let major = buf[6];
     let (hlen, hstart) = match major {
         1 => (u16::from_le_bytes([buf[8], buf[9]]) as usize, 10),
         2 | 3 => {
             if buf.len() < 12 {
-                bail!("{what}: truncated header");
+                return Err(format_err(what, "truncated header"));
             }
             (
                 u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]) as usize,
                 12,
             )
         }
-        v => bail!("{what}: unsupported .npy version {v}"),
+        v => return Err(format_err(what, format!("unsupported .npy version {v}"))),
     };
     let header = std::str::from_utf8(
         buf.get(hstart..hstart + hlen)
-            .ok_or_else(|| anyhow!("{what}: truncated header"))?,
-    )?;
+            .ok_or_else(|| format_err(what, "truncated header"))?,
+    )
+    .map_err(|_| format_err(what, "header is not UTF-8"))?;
     let d = field(header, "descr")
-        .ok_or_else(|| anyhow!("{what}: header has no descr"))?
+        .ok_or_else(|| format_err(what, "header has no descr"))?
         .trim_matches(['\'', '"']);
     if d.starts_with('>') {
-        bail!("{what}: big-endian arrays are not supported; save with '<' byte order");
+        return Err(format_err(
+            what,
+            "big-endian arrays are not supported; save with '<' byte order",
+        ));
     }
-    let dtype = dtype_of(d).ok_or_else(|| anyhow!("{what}: unsupported dtype '{d}'"))?;
+    let dtype = dtype_of(d).ok_or_else(|| format_err(what, format!("unsupported dtype '{d}'")))?;
     if field(header, "fortran_order").is_some_and(|v| v.starts_with("True")) {
-        bail!("{what}: Fortran-ordered arrays are not supported; use np.ascontiguousarray");
+        return Err(format_err(
+            what,
+            "Fortran-ordered arrays are not supported; use np.ascontiguousarray",
+        ));
     }
-    let shape_s = field(header, "shape").ok_or_else(|| anyhow!("{what}: header has no shape"))?;
+    let shape_s = field(header, "shape").ok_or_else(|| format_err(what, "header has no shape"))?;
     let shape: Vec<usize> = shape_s
         .trim_matches(['(', ')'])
         .split(',')
@@ -97,17 +104,20 @@ pub fn parse_npy(buf: &[u8], what: &str) -> Result<Tensor> {
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<usize>()
-                .map_err(|_| anyhow!("{what}: bad shape {shape_s}"))
+                .map_err(|_| format_err(what, format!("bad shape {shape_s}")))
         })
         .collect::<Result<_>>()?;
-    let n = checked_numel(&shape).map_err(|e| anyhow!("{what}: {e}"))?;
+    let n = checked_numel(&shape).map_err(|e| format_err(what, e.to_string()))?;
     let data = &buf[hstart + hlen..];
     let need = n * dtype.size_of();
     if data.len() < need {
-        bail!(
-            "{what}: shape {shape:?} needs {need} bytes of data, file has {}",
-            data.len()
-        );
+        return Err(format_err(
+            what,
+            format!(
+                "shape {shape:?} needs {need} bytes of data, file has {}",
+                data.len()
+            ),
+        ));
     }
     Ok(Tensor::from_bytes(
         dtype,
@@ -116,15 +126,17 @@ pub fn parse_npy(buf: &[u8], what: &str) -> Result<Tensor> {
     )?)
 }
 
+/// Reads a `.npy` file.
 pub fn read_npy(path: &Path) -> Result<Tensor> {
-    let buf = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let buf = read_file(path)?;
     parse_npy(&buf, &path.display().to_string())
 }
 
 /// Serializes a tensor as `.npy` 1.0.
 pub fn npy_bytes(t: &Tensor) -> Result<Vec<u8>> {
-    let d =
-        descr(t.dtype()).ok_or_else(|| anyhow!("{} tensors cannot be saved as .npy", t.dtype()))?;
+    let d = descr(t.dtype()).ok_or_else(|| {
+        DataError::Invalid(format!("{} tensors cannot be saved as .npy", t.dtype()))
+    })?;
     let shape = match t.shape().len() {
         0 => "()".to_string(),
         1 => format!("({},)", t.shape()[0]),
@@ -152,15 +164,21 @@ pub fn npy_bytes(t: &Tensor) -> Result<Vec<u8>> {
 
 /// Reads every array of an `.npz` archive, in archive order.
 pub fn read_npz(path: &Path) -> Result<Vec<(String, Tensor)>> {
-    let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut z = zip::ZipArchive::new(f)
-        .with_context(|| format!("{} is not a valid .npz (zip) file", path.display()))?;
+    let what = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|source| DataError::Io {
+        path: what.clone(),
+        source,
+    })?;
+    let zip_err =
+        |e: zip::result::ZipError| format_err(&what, format!("not a valid .npz (zip) file: {e}"));
+    let mut z = zip::ZipArchive::new(f).map_err(zip_err)?;
     let mut out = Vec::new();
     for i in 0..z.len() {
-        let mut e = z.by_index(i)?;
+        let mut e = z.by_index(i).map_err(zip_err)?;
         let name = e.name().trim_end_matches(".npy").to_string();
         let mut buf = Vec::new();
-        e.read_to_end(&mut buf)?;
+        e.read_to_end(&mut buf)
+            .map_err(|e| format_err(&what, format!("entry {name}: {e}")))?;
         out.push((
             name.clone(),
             parse_npy(&buf, &format!("{}:{name}", path.display()))?,
@@ -171,18 +189,25 @@ pub fn read_npz(path: &Path) -> Result<Vec<(String, Tensor)>> {
 
 /// Writes an `.npz` archive atomically.
 pub fn write_npz(path: &Path, arrays: &[(String, Tensor)]) -> Result<()> {
+    let what = path.display().to_string();
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored);
         for (name, t) in arrays {
-            z.start_file(format!("{}.npy", sanitize(name)), opts)?;
-            z.write_all(&npy_bytes(t)?)?;
+            z.start_file(format!("{}.npy", sanitize(name)), opts)
+                .map_err(|e| format_err(&what, e.to_string()))?;
+            z.write_all(&npy_bytes(t)?)
+                .map_err(|source| DataError::Io {
+                    path: what.clone(),
+                    source,
+                })?;
         }
-        z.finish()?;
+        z.finish().map_err(|e| format_err(&what, e.to_string()))?;
     }
-    edgeopt_onnx::write_atomic(path, &buf.into_inner())?;
+    edgeopt_onnx::write_atomic(path, &buf.into_inner())
+        .map_err(|e| format_err(&what, e.to_string()))?;
     Ok(())
 }
 
