@@ -26,6 +26,10 @@ enum Command {
     Run(cmd::run::Args),
     /// Re-export a model (optionally at another opset, or with external weight data).
     Convert(cmd::convert::Args),
+    /// Quantize a model: static int8 QDQ with calibration, dynamic, fp16 or int4 weights.
+    Quantize(cmd::quantize::Args),
+    /// Compare two models tensor by tensor (SQNR, cosine, top-1 agreement).
+    Compare(cmd::compare::Args),
 }
 
 fn main() {
@@ -34,6 +38,8 @@ fn main() {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Convert(a) => cmd::convert::run(a),
+        Command::Quantize(a) => cmd::quantize::run(a),
+        Command::Compare(a) => cmd::compare::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -66,6 +66,7 @@ impl NodeAdder {
     }
 
     /// Adds `op_type` with a fresh output value of type `ty` named after `out_name`.
+    #[allow(clippy::too_many_arguments)]
     pub fn add_fresh(
         &mut self,
         g: &mut Graph,

@@ -81,6 +81,7 @@ pub fn rank_layers(model: &Model, quantized: &[String], report: &Report) -> Vec<
 }
 
 /// Quantizes with `stats`, then moves layers back to float until `target` holds on `eval`.
+#[allow(clippy::too_many_arguments)]
 pub fn quantize_with_fallback(
     model: &Model,
     stats: &HashMap<String, Stats>,

@@ -212,9 +212,9 @@ fn kl_quantized(p: &[f64], orig: &[f64], levels: usize) -> f64 {
         if nonzero == 0 {
             continue;
         }
-        for j in start..end {
-            if orig[j] > 0.0 {
-                q[j] = sum / nonzero as f64;
+        for (qj, &oj) in q[start..end].iter_mut().zip(&orig[start..end]) {
+            if oj > 0.0 {
+                *qj = sum / nonzero as f64;
             }
         }
     }
@@ -228,10 +228,10 @@ fn kl_quantized(p: &[f64], orig: &[f64], levels: usize) -> f64 {
     let zeros = q.iter().filter(|&&v| v == 0.0).count();
     let eps1 = EPS * zeros as f64 / (n - zeros).max(1) as f64;
     let mut kl = 0.0;
-    for j in 0..n {
-        if p[j] > 0.0 {
-            let pj = p[j] / ps;
-            let qj = if q[j] == 0.0 { EPS } else { q[j] / qs - eps1 };
+    for (&pv, &qv) in p.iter().zip(&q) {
+        if pv > 0.0 {
+            let pj = pv / ps;
+            let qj = if qv == 0.0 { EPS } else { qv / qs - eps1 };
             if qj <= 0.0 {
                 return f64::INFINITY;
             }

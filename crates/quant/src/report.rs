@@ -159,10 +159,10 @@ pub fn compare(
         let co = c_run
             .run(feed())
             .map_err(|e| QuantError::Data(format!("sample {i}, candidate model: {e}")))?;
-        for k in 0..n_out {
-            if let (Some(x), Some(y)) = (float_values(&ro[k]), float_values(&co[k])) {
+        for (acc, (a, b)) in out_acc.iter_mut().zip(ro.iter().zip(&co)) {
+            if let (Some(x), Some(y)) = (float_values(a), float_values(b)) {
                 if x.len() == y.len() {
-                    out_acc[k].add(&x, &y);
+                    acc.add(&x, &y);
                 }
             }
         }

@@ -49,6 +49,8 @@ pub struct StaticResult {
     pub quantized_nodes: Vec<String>,
     /// Activation parameters by tensor name.
     pub activation_params: HashMap<String, QParams>,
+    /// What differs from the request (e.g. per-tensor weights for models below opset 13).
+    pub notes: Vec<String>,
 }
 
 /// Folds BatchNormalization into convolutions and cleans up (constants, identities, dead
@@ -125,10 +127,21 @@ pub fn quantize_with_stats(
     stats: &HashMap<String, Stats>,
     cfg: &StaticConfig,
 ) -> Result<StaticResult> {
-    let p = plan(&model.graph, &cfg.selection, cfg.per_channel);
-    let acts = act_params(model, &p, stats, cfg);
     let mut out = model.clone();
-    ensure_opset(&mut out, 13)?;
+    let mut notes = Vec::new();
+    let mut per_channel = cfg.per_channel;
+    if out.opset() < 10 {
+        ensure_opset(&mut out, 10)?;
+    }
+    if let Err(e) = ensure_opset(&mut out, 13) {
+        // QuantizeLinear before opset 13 has no axis: per-tensor weights keep the model's opset.
+        if per_channel {
+            notes.push(format!("per-tensor weights: {e}"));
+            per_channel = false;
+        }
+    }
+    let p = plan(&model.graph, &cfg.selection, per_channel);
+    let acts = act_params(model, &p, stats, cfg);
     let opset = out.opset();
     let types = QdqTypes {
         activation: cfg.activation_type,
@@ -146,6 +159,7 @@ pub fn quantize_with_stats(
         model: out,
         quantized_nodes: p.nodes,
         activation_params,
+        notes,
     })
 }
 

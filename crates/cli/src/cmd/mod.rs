@@ -1,5 +1,8 @@
+pub mod calib_data;
+pub mod compare;
 pub mod convert;
 pub mod inspect;
+pub mod quantize;
 pub mod run;
 
 use anyhow::{Context, Result};
