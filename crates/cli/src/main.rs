@@ -35,6 +35,10 @@ enum Command {
     Hw(cmd::hw::Args),
     /// Write a model from the built-in zoo (mlp, lenet, cnn, resnet, mobilenetv2) as ONNX.
     Zoo(cmd::zoo::Args),
+    /// Quantize a model: static int8 QDQ with calibration, dynamic, fp16 or int4 weights.
+    Quantize(cmd::quantize::Args),
+    /// Compare two models tensor by tensor (SQNR, cosine, top-1 agreement).
+    Compare(cmd::compare::Args),
 }
 
 fn main() {
@@ -48,6 +52,8 @@ fn main() {
         Command::Estimate(a) => cmd::estimate::run(a),
         Command::Hw(a) => cmd::hw::run(a),
         Command::Zoo(a) => cmd::zoo::run(a),
+        Command::Quantize(a) => cmd::quantize::run(a),
+        Command::Compare(a) => cmd::compare::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

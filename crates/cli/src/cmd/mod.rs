@@ -1,9 +1,12 @@
 pub mod bench;
+pub mod calib_data;
+pub mod compare;
 pub mod convert;
 pub mod estimate;
 pub mod hw;
 pub mod inspect;
 pub mod profile;
+pub mod quantize;
 pub mod run;
 pub mod zoo;
 

@@ -1,0 +1,177 @@
+//! Static post-training quantization: preprocess, plan, calibrate, rewrite.
+
+use crate::build::{ensure_opset, finish};
+use crate::calibrate::{collect_stats, Progress};
+use crate::engine::Engine;
+use crate::histogram::{Method, Stats};
+use crate::params::{QParams, QType};
+use crate::plan::{plan, Plan, Selection};
+use crate::qdq::{apply, QdqTypes};
+use crate::Result;
+use edgeopt_ir::{Model, ValueId};
+use edgeopt_tensor::Tensor;
+use std::collections::HashMap;
+
+/// Options of [`quantize_static`]; the default is ORT's: u8 asymmetric activations, symmetric
+/// per-channel i8 weights, min/max calibration.
+#[derive(Clone, Debug)]
+pub struct StaticConfig {
+    pub activation_type: QType,
+    pub weight_type: QType,
+    pub per_channel: bool,
+    pub symmetric_activations: bool,
+    pub symmetric_weights: bool,
+    pub reduce_range: bool,
+    pub method: Method,
+    pub selection: Selection,
+}
+
+impl Default for StaticConfig {
+    fn default() -> Self {
+        StaticConfig {
+            activation_type: QType::U8,
+            weight_type: QType::I8,
+            per_channel: true,
+            symmetric_activations: false,
+            symmetric_weights: true,
+            reduce_range: false,
+            method: Method::MinMax,
+            selection: Selection::default(),
+        }
+    }
+}
+
+/// The quantized model and what was done.
+#[derive(Clone, Debug)]
+pub struct StaticResult {
+    pub model: Model,
+    /// Names of the quantized nodes (group heads).
+    pub quantized_nodes: Vec<String>,
+    /// Activation parameters by tensor name.
+    pub activation_params: HashMap<String, QParams>,
+    /// What differs from the request (e.g. per-tensor weights for models below opset 13).
+    pub notes: Vec<String>,
+}
+
+/// Folds BatchNormalization into convolutions and cleans up (constants, identities, dead
+/// nodes), keeping only standard ONNX ops, so weights are quantized after folding.
+pub fn preprocess(model: &mut Model) -> Result<()> {
+    let cfg = edgeopt_passes::Config {
+        opt_level: 1,
+        enable: vec!["fold_batch_norm".into(), "eliminate_dead_nodes".into()],
+        ..Default::default()
+    };
+    edgeopt_passes::Pipeline::new(cfg)?.run(model)?;
+    Ok(())
+}
+
+fn act_params(
+    model: &Model,
+    p: &Plan,
+    stats: &HashMap<String, Stats>,
+    cfg: &StaticConfig,
+) -> HashMap<ValueId, QParams> {
+    let g = &model.graph;
+    let mut out = HashMap::new();
+    for &v in &p.activations {
+        if p.shared.contains_key(&v) {
+            continue;
+        }
+        if let Some(s) = stats.get(&g.value(v).name) {
+            let (lo, hi) = s.range(cfg.method, cfg.activation_type, cfg.symmetric_activations);
+            out.insert(
+                v,
+                QParams::from_range(
+                    lo,
+                    hi,
+                    cfg.activation_type,
+                    cfg.symmetric_activations,
+                    false,
+                ),
+            );
+        }
+    }
+    // Pass-through outputs reuse their input's parameters (chains resolve in graph order).
+    for &v in &p.activations {
+        if let Some(src) = p.shared.get(&v) {
+            if let Some(&q) = out.get(src) {
+                out.insert(v, q);
+            }
+        }
+    }
+    out
+}
+
+/// Calibration statistics (by tensor name) of every activation `cfg` would quantize.
+pub fn calibrate(
+    model: &Model,
+    samples: &[Vec<Tensor>],
+    cfg: &StaticConfig,
+    engine: &dyn Engine,
+    progress: Progress,
+) -> Result<HashMap<String, Stats>> {
+    let p = plan(&model.graph, &cfg.selection, cfg.per_channel);
+    let names: Vec<String> = p
+        .activations
+        .iter()
+        .filter(|v| !p.shared.contains_key(v))
+        .map(|&v| model.graph.value(v).name.clone())
+        .collect();
+    collect_stats(model, &names, samples, cfg.method, engine, progress)
+}
+
+/// Quantizes `model` with calibration statistics from [`calibrate`] (possibly made for a wider
+/// selection: tensors without statistics stay in float).
+pub fn quantize_with_stats(
+    model: &Model,
+    stats: &HashMap<String, Stats>,
+    cfg: &StaticConfig,
+) -> Result<StaticResult> {
+    let mut out = model.clone();
+    let mut notes = Vec::new();
+    let mut per_channel = cfg.per_channel;
+    if out.opset() < 10 {
+        ensure_opset(&mut out, 10)?;
+    }
+    if let Err(e) = ensure_opset(&mut out, 13) {
+        // QuantizeLinear before opset 13 has no axis: per-tensor weights keep the model's opset.
+        if per_channel {
+            notes.push(format!("per-tensor weights: {e}"));
+            per_channel = false;
+        }
+    }
+    let p = plan(&model.graph, &cfg.selection, per_channel);
+    let acts = act_params(model, &p, stats, cfg);
+    let opset = out.opset();
+    let types = QdqTypes {
+        activation: cfg.activation_type,
+        weight: cfg.weight_type,
+        symmetric_weights: cfg.symmetric_weights,
+        reduce_range: cfg.reduce_range,
+    };
+    apply(&mut out.graph, opset, &p, &acts, types)?;
+    finish(&mut out)?;
+    let activation_params = acts
+        .iter()
+        .map(|(v, q)| (model.graph.value(*v).name.clone(), *q))
+        .collect();
+    Ok(StaticResult {
+        model: out,
+        quantized_nodes: p.nodes,
+        activation_params,
+        notes,
+    })
+}
+
+/// Quantizes `model` (already preprocessed if wanted) with activation ranges calibrated on
+/// `samples` (positional over the feed inputs). The input model is not modified.
+pub fn quantize_static(
+    model: &Model,
+    samples: &[Vec<Tensor>],
+    cfg: &StaticConfig,
+    engine: &dyn Engine,
+    progress: Progress,
+) -> Result<StaticResult> {
+    let stats = calibrate(model, samples, cfg, engine, progress)?;
+    quantize_with_stats(model, &stats, cfg)
+}
