@@ -3,7 +3,7 @@
 //! `--std`). Each sample is shaped like the model's inputs.
 
 use crate::feeds::{concrete_shape, Rng};
-use crate::npy::{read_npy, read_npz};
+use edgeopt_data::npy::{read_npy, read_npz};
 use anyhow::{anyhow, bail, Context, Result};
 use edgeopt_ir::{Graph, ValueId};
 use edgeopt_tensor::{DType, Tensor};
