@@ -26,6 +26,12 @@ enum Command {
     Run(cmd::run::Args),
     /// Re-export a model (optionally at another opset, or with external weight data).
     Convert(cmd::convert::Args),
+    /// Train a model on a dataset (checkpoints, resume, ONNX export).
+    Train(cmd::train::Args),
+    /// Distill a teacher into a student.
+    Distill(cmd::distill::Args),
+    /// Accuracy and loss of a model on a dataset.
+    Eval(cmd::eval::Args),
 }
 
 fn main() {
@@ -34,6 +40,9 @@ fn main() {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Convert(a) => cmd::convert::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Distill(a) => cmd::distill::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

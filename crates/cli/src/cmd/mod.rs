@@ -1,6 +1,9 @@
 pub mod convert;
+pub mod distill;
+pub mod eval;
 pub mod inspect;
 pub mod run;
+pub mod train;
 
 use anyhow::{Context, Result};
 use edgeopt_ir::Model;
