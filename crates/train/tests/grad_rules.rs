@@ -23,7 +23,8 @@ fn check(b: GraphBuilder, out: edgeopt_ir::ValueId, params: &[&str]) {
 
 #[test]
 fn conv_plain_strided_padded_dilated_grouped() {
-    let cases: &[(usize, usize, usize, &[i64], &[i64], &[i64], i64)] = &[
+    type Case<'a> = (usize, usize, usize, &'a [i64], &'a [i64], &'a [i64], i64);
+    let cases: &[Case] = &[
         // (C, M, k, strides, pads, dilations, group)
         (2, 3, 3, &[1, 1], &[0, 0, 0, 0], &[1, 1], 1),
         (2, 4, 3, &[2, 2], &[1, 1, 1, 1], &[1, 1], 1),

@@ -174,10 +174,9 @@ pub fn train_with(
             if last.elapsed().as_millis() >= 200 || k == n {
                 last = Instant::now();
                 eprint!(
-                    "\repoch {} {}{} {k}/{n} loss {:.4} acc {:.3} {:.1} steps/s   ",
+                    "\repoch {} {} {k}/{n} loss {:.4} acc {:.3} {:.1} steps/s   ",
                     s.epoch,
                     bar(k, n, 20),
-                    "",
                     s.loss,
                     s.accuracy,
                     s.steps as f64 / s.seconds.max(1e-9)
@@ -274,6 +273,9 @@ fn write_log(path: &Path, rows: &[(Stats, Option<(f64, f64)>)]) -> Result<()> {
     Ok(())
 }
 
+/// One epoch's training stats and validation (loss, accuracy).
+type Row = (Stats, Option<(f64, f64)>);
+
 /// Two panels (loss, accuracy) over epochs; train solid, validation dashed.
 fn plot_svg(rows: &[(Stats, Option<(f64, f64)>)]) -> String {
     let (w, h, pad) = (360.0, 240.0, 40.0);
@@ -318,8 +320,7 @@ fn plot_svg(rows: &[(Stats, Option<(f64, f64)>)]) -> String {
         }
         s
     };
-    let get =
-        |f: &dyn Fn(&(Stats, Option<(f64, f64)>)) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
+    let get = |f: &dyn Fn(&Row) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
     let loss = [get(&|r| r.0.loss), get(&|r| r.1.map_or(f64::NAN, |v| v.0))];
     let acc = [
         get(&|r| r.0.accuracy),

@@ -38,7 +38,7 @@ impl Op for LayerNormGrad {
         if scale.len() != inner {
             bail!("LayerNormGrad: scale {ss:?} must have {inner} elements (X {sx:?}, axis {axis}); broadcast scales are not supported");
         }
-        let rows = if inner == 0 { 0 } else { x.len() / inner };
+        let rows = x.len().checked_div(inner).unwrap_or(0);
         let mut dx = vec![0f32; x.len()];
         let mut dscale = vec![0f64; inner];
         let mut dbias = vec![0f64; inner];

@@ -32,7 +32,7 @@ pub fn reduce_to(dy: &[f32], full: &[usize], target: &[usize]) -> Result<Vec<f32
     let mut acc = vec![0f64; numel(target)];
     // Walk the full index space with the innermost axis contiguous.
     let inner = full[r - 1];
-    let outer = if inner == 0 { 0 } else { dy.len() / inner };
+    let outer = dy.len().checked_div(inner).unwrap_or(0);
     let mut idx = vec![0usize; r];
     for o in 0..outer {
         let base: usize = (0..r - 1).map(|d| idx[d] * strides[d]).sum();
