@@ -39,6 +39,12 @@ enum Command {
     Quantize(cmd::quantize::Args),
     /// Compare two models tensor by tensor (SQNR, cosine, top-1 agreement).
     Compare(cmd::compare::Args),
+    /// Train a model on a dataset (checkpoints, resume, ONNX export).
+    Train(cmd::train::Args),
+    /// Distill a teacher into a student.
+    Distill(cmd::distill::Args),
+    /// Accuracy and loss of a model on a dataset.
+    Eval(cmd::eval::Args),
 }
 
 fn main() {
@@ -54,6 +60,9 @@ fn main() {
         Command::Zoo(a) => cmd::zoo::run(a),
         Command::Quantize(a) => cmd::quantize::run(a),
         Command::Compare(a) => cmd::compare::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Distill(a) => cmd::distill::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -4,11 +4,14 @@ pub mod compare;
 pub mod convert;
 pub mod estimate;
 pub mod hw;
+pub mod distill;
+pub mod eval;
 pub mod inspect;
 pub mod profile;
 pub mod quantize;
 pub mod run;
 pub mod zoo;
+pub mod train;
 
 use anyhow::{Context, Result};
 use edgeopt_ir::Model;

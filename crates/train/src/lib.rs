@@ -1,0 +1,27 @@
+//! edgeopt-train: training and fine-tuning of IR models, no Python.
+//!
+//! - [`autodiff::build_training_graph`]: reverse-mode autodiff as a graph transform. The
+//!   training graph is an ordinary IR graph (forward + fused loss + backward nodes) whose
+//!   gradient ops live in the `com.edgeopt.train` domain ([`ops`]), one rule per op in `grad/`.
+//! - [`optim`]: SGD (momentum, Nesterov, weight decay), Adam, AdamW; [`schedule`]: step,
+//!   cosine, linear warm-up.
+//! - [`trainer`]: epochs, seeded shuffling, validation, checkpoints with exact resume, export of
+//!   the trained inference model; [`hooks`]: pruning masks and fake quantization for QAT.
+
+pub mod autodiff;
+pub mod checkpoint;
+pub mod dataset;
+pub mod grad;
+pub mod hooks;
+pub mod idx;
+pub mod ops;
+pub mod optim;
+pub mod rng;
+pub mod schedule;
+#[doc(hidden)]
+pub mod testing;
+pub mod trainer;
+
+pub use autodiff::{build_training_graph, Loss, TrainSpec, TrainingGraph};
+pub use dataset::Dataset;
+pub use trainer::{TrainConfig, Trainer};
