@@ -50,6 +50,7 @@ mod error;
 mod gemm;
 mod kernels;
 pub mod reference;
+pub mod sparse;
 
 pub use activation::Activation;
 pub use error::{KernelError, Result};
