@@ -26,6 +26,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Re-export a model (optionally at another opset, or with external weight data).
     Convert(cmd::convert::Args),
+    /// Prune a model (magnitude, channel, neuron, block, N:M) and report what it saved.
+    Prune(cmd::prune::Args),
 }
 
 fn main() {
@@ -34,6 +36,7 @@ fn main() {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Convert(a) => cmd::convert::run(a),
+        Command::Prune(a) => cmd::prune::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

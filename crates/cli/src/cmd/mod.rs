@@ -1,5 +1,6 @@
 pub mod convert;
 pub mod inspect;
+pub mod prune;
 pub mod run;
 
 use anyhow::{Context, Result};

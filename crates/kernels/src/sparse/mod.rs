@@ -114,9 +114,23 @@ impl CsrMatrix {
     }
 
     /// `y = act(x * self^T + bias)` with `x` a row-major `batch x K` matrix, `y` a row-major
-    /// `batch x M` one and `bias` one value per column of `y` (an ONNX Gemm with transB = 1).
+    /// `batch x M` one and `bias` one value per column of `y` (an ONNX Gemm with transB = 1),
+    /// on the native implementation.
     pub fn matmul_t(
         &self,
+        x: &[f32],
+        batch: usize,
+        y: &mut [f32],
+        bias: Option<&[f32]>,
+        act: Activation,
+    ) -> Result<()> {
+        self.matmul_t_with(SparseImpl::native(), x, batch, y, bias, act)
+    }
+
+    /// [`CsrMatrix::matmul_t`] on a chosen implementation.
+    pub fn matmul_t_with(
+        &self,
+        imp: SparseImpl,
         x: &[f32],
         batch: usize,
         y: &mut [f32],
@@ -135,7 +149,15 @@ impl CsrMatrix {
         check_bias(bias, batch, m, "column")?;
         act.validate()?;
         for b in 0..batch {
-            self.dots(&x[b * k..][..k], &mut y[b * m..][..m], bias);
+            let (xr, yr) = (&x[b * k..][..k], &mut y[b * m..][..m]);
+            match imp {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the CPU has AVX2 and FMA (checked here); the extents were checked.
+                SparseImpl::Avx2Fma if SparseImpl::available().contains(&imp) => unsafe {
+                    x86_64_fma::dots(self, xr, yr, bias)
+                },
+                _ => self.dots(xr, yr, bias),
+            }
         }
         if act != Activation::None {
             kernels().activate(y, act)?;
