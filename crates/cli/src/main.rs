@@ -26,6 +26,10 @@ enum Command {
     Run(cmd::run::Args),
     /// Re-export a model (optionally at another opset, or with external weight data).
     Convert(cmd::convert::Args),
+    /// Time a model on the fast runtime: load+plan time, latency percentiles, peak memory.
+    Bench(cmd::bench::Args),
+    /// Per-layer time, MACs, GFLOP/s and share of the FMA peak (optionally as an SVG chart).
+    Profile(cmd::profile::Args),
     /// Prune a model (magnitude, channel, neuron, block, N:M) and report what it saved.
     Prune(cmd::prune::Args),
 }
@@ -36,6 +40,8 @@ fn main() {
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Convert(a) => cmd::convert::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
+        Command::Profile(a) => cmd::profile::run(a),
         Command::Prune(a) => cmd::prune::run(a),
     };
     if let Err(e) = result {

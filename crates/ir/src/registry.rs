@@ -22,6 +22,12 @@ pub struct Registry {
     map: HashMap<(String, String), Builder>,
 }
 
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Registry({} ops)", self.map.len())
+    }
+}
+
 /// The default domain has two spellings.
 pub fn canonical_domain(domain: &str) -> &str {
     if domain == "ai.onnx" {

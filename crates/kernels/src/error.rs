@@ -109,6 +109,14 @@ pub enum KernelError {
         /// Name of the table used.
         kernel: &'static str,
     },
+    /// A convolution, pooling or other operator whose shape or arguments are invalid.
+    #[error("{shape}: {reason}")]
+    BadConv {
+        /// The operator and its shape.
+        shape: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// The crate's result type.

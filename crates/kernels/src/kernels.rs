@@ -4,6 +4,10 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use crate::arch::{self, ActKernel, GemvKernel, MicroKernel};
+use crate::conv::{DepthwiseKernel, PointwiseKernel};
+use crate::elementwise::{BinaryKernel, UnaryKernel};
+use crate::norm::NormKernel;
+use crate::softmax::SoftmaxKernel;
 use crate::{Activation, KernelError, Result};
 
 /// Cache blocking of the packed GEMM, in elements (BLIS names): an `mc x kc` block of A is
@@ -34,6 +38,12 @@ pub struct Kernels {
     pub(crate) gemv_rows: GemvKernel,
     pub(crate) gemv_dots: GemvKernel,
     pub(crate) act: ActKernel,
+    pub(crate) depthwise: DepthwiseKernel,
+    pub(crate) pointwise: PointwiseKernel,
+    pub(crate) unary: UnaryKernel,
+    pub(crate) binary: BinaryKernel,
+    pub(crate) softmax: SoftmaxKernel,
+    pub(crate) norm: NormKernel,
     pub(crate) blocking: Blocking,
     /// Work (flops) a thread must get before a product is split; spawning costs ~10-50 us.
     pub(crate) min_flops_per_thread: usize,

@@ -46,10 +46,15 @@
 
 mod activation;
 mod arch;
+pub mod conv;
+pub mod elementwise;
 mod error;
-mod gemm;
+pub(crate) mod gemm;
 mod kernels;
+pub mod norm;
+pub mod pool;
 pub mod reference;
+pub mod softmax;
 pub mod sparse;
 
 pub use activation::Activation;

@@ -56,3 +56,57 @@ pub fn magnitude(params: &GemmParams, a: MatRef, b: MatRef, c: MatRef) -> Vec<f6
     }
     out
 }
+
+/// Naive direct convolution in f64 (ONNX `Conv` on NCHW / OIHW): returns the output and, per
+/// output, the magnitude `sum |w * x| + |bias|` that bounds its rounding error.
+pub fn conv2d(
+    s: &crate::conv::Conv2dShape,
+    input: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    activation: crate::Activation,
+) -> Result<(Vec<f32>, Vec<f64>)> {
+    s.validate()?;
+    let (oh, ow) = (s.out_h(), s.out_w());
+    let (cin_g, cout_g) = (s.in_channels / s.groups, s.out_channels / s.groups);
+    let mut out = Vec::with_capacity(s.output_len());
+    let mut mag = Vec::with_capacity(s.output_len());
+    for b in 0..s.batch {
+        for o in 0..s.out_channels {
+            let g = o / cout_g;
+            let b0 = bias.map_or(0.0, |v| v[o] as f64);
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let (mut acc, mut m) = (b0, b0.abs());
+                    for c in 0..cin_g {
+                        let ci = g * cin_g + c;
+                        for i in 0..s.kernel_h {
+                            let iy =
+                                (oy * s.stride_h + i * s.dilation_h) as isize - s.pad_top as isize;
+                            if iy < 0 || iy >= s.in_h as isize {
+                                continue;
+                            }
+                            for j in 0..s.kernel_w {
+                                let ix = (ox * s.stride_w + j * s.dilation_w) as isize
+                                    - s.pad_left as isize;
+                                if ix < 0 || ix >= s.in_w as isize {
+                                    continue;
+                                }
+                                let x = input[((b * s.in_channels + ci) * s.in_h + iy as usize)
+                                    * s.in_w
+                                    + ix as usize] as f64;
+                                let w = weight[((o * cin_g + c) * s.kernel_h + i) * s.kernel_w + j]
+                                    as f64;
+                                acc += x * w;
+                                m += (x * w).abs();
+                            }
+                        }
+                    }
+                    out.push(activation.apply_f64(acc) as f32);
+                    mag.push(m);
+                }
+            }
+        }
+    }
+    Ok((out, mag))
+}

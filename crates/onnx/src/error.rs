@@ -4,10 +4,11 @@ use std::path::PathBuf;
 /// Import and export errors. Each names the file, tensor, node or field at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum OnnxError {
-    #[error("cannot read '{path}': {source}")]
+    // The io error is part of the message, not a `source`, so `{:#}` chains don't repeat it.
+    #[error("cannot read or write '{path}': {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("'{path}' is not a valid ONNX model (protobuf decode failed: {reason}); the file may be truncated or corrupt")]
     Decode { path: PathBuf, reason: String },

@@ -197,7 +197,7 @@ pub fn encode_model(m: &Model, opts: &SaveOptions) -> Result<Vec<u8>> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |e| OnnxError::Io {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     };
     let dir = path
         .parent()

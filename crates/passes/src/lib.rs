@@ -40,10 +40,10 @@ pub enum PassError {
     UnknownPass(String, String),
     #[error(transparent)]
     Ir(#[from] IrError),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 

@@ -162,7 +162,7 @@ impl Pipeline {
                 let path = dir.join(format!("{i:02}-{}.txt", r.name));
                 std::fs::create_dir_all(dir)
                     .and_then(|_| std::fs::write(&path, graph_text(&model.graph)))
-                    .map_err(|source| PassError::Io { path, source })?;
+                    .map_err(|error| PassError::Io { path, error })?;
             }
             reports.push(r);
         }

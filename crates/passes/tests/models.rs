@@ -66,6 +66,22 @@ fn check(name: &str, m: &Model, seed: u64) -> (Model, String) {
     let again = optimize(&mut opt.clone(), 2).unwrap();
     assert!(again.iter().all(|r| r.rewrites == 0), "{name}: {again:?}");
 
+    // The optimized model itself (fused ops, domain com.edgeopt) loads back with the
+    // registry that knows them, and only with it.
+    let fused = encode_model(&opt, &SaveOptions::default()).unwrap();
+    let with_fused = LoadOptions {
+        registry: Some(std::sync::Arc::new(edgeopt_passes::registry())),
+        ..LoadOptions::default()
+    };
+    let reloaded =
+        load_model_bytes(fused.clone(), &with_fused).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let d1 = max_rel_diff(&run(&reloaded, &inputs), &want);
+    assert!(d1 <= 1e-5, "{name}: reloaded fused outputs moved by {d1}");
+    if count(&opt, "FusedConv") + count(&opt, "FusedGemm") > 0 {
+        let err = load_model_bytes(fused, &LoadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("com.edgeopt"), "{name}: {err}");
+    }
+
     let mut plain = opt.clone();
     let decompose = Config {
         opt_level: 0,

@@ -68,6 +68,16 @@ pub enum Fixup {
         /// Its output.
         channels: ValueId,
     },
+    /// A Split's sizes (constant input 1, or the `split` attribute before opset 13) become the
+    /// kept channels of each output.
+    Split {
+        /// The Split node.
+        node: NodeId,
+        /// Its constant sizes input, when it has one.
+        sizes: Option<ValueId>,
+        /// Its outputs, in order.
+        outputs: Vec<ValueId>,
+    },
     /// A Reshape target `[batch, features]` whose features become the kept channels of
     /// `channels` (literal targets only; -1 needs no fixup).
     ReshapeTarget {

@@ -179,6 +179,7 @@ fn apply_rule(cx: &mut Ctx, i: usize, node: &Node) -> bool {
         }
         _ if ELEMENTWISE.contains(&op) => elementwise(cx, i, node),
         "Concat" => concat(cx, node),
+        "Split" => split(cx, i, node),
         "Flatten" | "Reshape" => flatten(cx, node),
         "Transpose" => {
             let Some(t) = tracked_x else { return true };
@@ -504,5 +505,50 @@ fn flatten(cx: &mut Ctx, node: &Node) -> bool {
             }
         }
     }
+    true
+}
+
+/// Split along the tracked axis: output `j`'s channel `c` is input channel `offset_j + c`; the
+/// sizes (constant input or attribute) are rewritten after shrinking.
+fn split(cx: &mut Ctx, i: usize, node: &Node) -> bool {
+    let Some(x) = node.inputs.first().copied().flatten() else {
+        return false;
+    };
+    let Some(t) = cx.dg.tracked(x).cloned() else {
+        return true;
+    };
+    let rank = dims_len(cx, x) as i64;
+    let a = attr_int(node, "axis").unwrap_or(0);
+    if (if a < 0 { a + rank } else { a }) != t.axis as i64 {
+        return false;
+    }
+    let sizes = node.inputs.get(1).copied().flatten();
+    let has_attr = attr_ints(node, "split").is_some();
+    if sizes.is_some() && cx.private_const(sizes).is_none() || sizes.is_none() && !has_attr {
+        return false;
+    }
+    let outs: Vec<ValueId> = node.outputs.iter().flatten().copied().collect();
+    if outs.len() != node.outputs.len() {
+        return false;
+    }
+    let mut off = 0;
+    for &y in &outs {
+        if !cx.track(Some(y), t.axis) {
+            return false;
+        }
+        let n = cx.dg.tracked(y).map_or(0, |o| o.size);
+        for c in 0..n {
+            match (cx.dg.element(x, off + c), cx.dg.element(y, c)) {
+                (Some(a), Some(b)) => cx.dg.unite(a, b),
+                _ => return false,
+            }
+        }
+        off += n;
+    }
+    cx.dg.fixups.push(Fixup::Split {
+        node: NodeId(i as u32),
+        sizes,
+        outputs: outs,
+    });
     true
 }

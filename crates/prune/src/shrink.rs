@@ -75,7 +75,20 @@ pub fn apply_plan(
         match f {
             Fixup::Group { node, channels } => {
                 let n = kept(*channels).len() as i64;
-                set_int_attr(model, node.0 as usize, "group", n)?;
+                set_attr(model, node.0 as usize, "group", Attribute::Int(n))?;
+            }
+            Fixup::Split {
+                node,
+                sizes,
+                outputs,
+            } => {
+                let new: Vec<i64> = outputs.iter().map(|o| kept(*o).len() as i64).collect();
+                match sizes {
+                    Some(s) => {
+                        set_initializer(model, *s, Tensor::from_vec(vec![new.len()], new)?);
+                    }
+                    None => set_attr(model, node.0 as usize, "split", Attribute::Ints(new))?,
+                }
             }
             Fixup::ReshapeTarget { shape, channels } => {
                 let t = &model.graph.initializers[shape];
@@ -123,12 +136,12 @@ pub fn reinfer(model: &mut Model) -> Result<()> {
     Ok(())
 }
 
-/// Rebuilds node `ni`'s op with integer attribute `name` set to `value`.
-fn set_int_attr(model: &mut Model, ni: usize, name: &str, value: i64) -> Result<()> {
+/// Rebuilds node `ni`'s op with attribute `name` set to `value`.
+fn set_attr(model: &mut Model, ni: usize, name: &str, value: Attribute) -> Result<()> {
     let opset = model.opset();
     let node = &model.graph.nodes[ni];
     let mut map: BTreeMap<String, Attribute> = node.op.attributes().into_iter().collect();
-    map.insert(name.to_string(), Attribute::Int(value));
+    map.insert(name.to_string(), value);
     let mut attrs = Attrs::new(map);
     let mut ctx = BuildCtx {
         opset,

@@ -249,3 +249,31 @@ fn activation_criterion_runs_calibration_data() {
     assert!(imp.values().any(|v| *v > 0.0));
     assert!(importance(&m, &dg, Criterion::Activation, &[]).is_err());
 }
+
+#[test]
+fn split_sizes_follow_their_outputs() {
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 3, 6, 6]);
+    conv(&mut b, "x", "c", "w", &[10, 3, 3, 3], 1);
+    b.init(
+        "sizes",
+        edgeopt_tensor::Tensor::from_vec(vec![2], vec![4i64, 6]).unwrap(),
+    );
+    b.node(
+        "Split",
+        &["c", "sizes"],
+        &["s0", "s1"],
+        vec![("axis", Attribute::Int(1))],
+    );
+    conv(&mut b, "s0", "y0", "w0", &[2, 4, 1, 1], 1);
+    conv(&mut b, "s1", "y1", "w1", &[2, 6, 1, 1], 1);
+    b.node("Add", &["y0", "y1"], &["y"], vec![]);
+    b.output("y");
+    let (shrunk, n) = check(&b.build(), Target::Channels, 0.5, &[1, 3, 6, 6]);
+    assert_eq!(n, 2 + 3, "each split part is its own group");
+    let sizes = shrunk.graph.find("sizes").unwrap();
+    assert_eq!(
+        shrunk.graph.initializers[&sizes].to_i64_vec().unwrap(),
+        vec![2, 3]
+    );
+}

@@ -64,6 +64,7 @@ pub fn run(a: Args) -> Result<()> {
             .map(|o| g.value(*o).ty.to_string())
             .unwrap_or_default()
     };
+    let activation_bytes = planned_activation_bytes(&model);
     if a.json {
         let layers: Vec<_> = g
             .nodes
@@ -80,6 +81,7 @@ pub fn run(a: Args) -> Result<()> {
             "outputs": outputs.iter().map(|(n, t)| json!({"name": n, "type": t})).collect::<Vec<_>>(),
             "nodes": g.nodes.len(), "op_histogram": hist, "params": params, "param_bytes": param_bytes,
             "macs": total.macs, "flops": total.flops, "layers": layers,
+            "planned_activation_bytes": activation_bytes,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -106,6 +108,15 @@ pub fn run(a: Args) -> Result<()> {
         human(param_bytes),
         human(total.macs)
     );
+    match activation_bytes {
+        Some(b) => println!(
+            "memory    planned peak activations {} bytes (runtime arena, opt level 2)",
+            human(b as u64)
+        ),
+        None => println!(
+            "memory    planned peak activations: unknown (dynamic input shape: pass --shape)"
+        ),
+    }
     println!();
     let mut t = Table::new(&["input", "type"]);
     inputs
@@ -169,4 +180,19 @@ pub fn run(a: Args) -> Result<()> {
         human(params)
     );
     Ok(())
+}
+
+/// Peak activation memory of the runtime's static plan, when every input shape is known.
+fn planned_activation_bytes(model: &edgeopt_ir::Model) -> Option<usize> {
+    let g = &model.graph;
+    let shapes: Option<Vec<(String, Vec<usize>)>> = edgeopt_ir::exec::feed_inputs(g)
+        .into_iter()
+        .map(|v| {
+            let s = g.value(v).ty.as_tensor()?.concrete_shape()?;
+            Some((g.value(v).name.clone(), s))
+        })
+        .collect();
+    edgeopt_runtime::memory_plan(model, &shapes?, 2)
+        .ok()
+        .map(|p| p.peak_bytes)
 }

@@ -1,5 +1,7 @@
+pub mod bench;
 pub mod convert;
 pub mod inspect;
+pub mod profile;
 pub mod prune;
 pub mod run;
 
@@ -23,7 +25,10 @@ pub fn load_shaped(
     if shapes.is_empty() && dims.is_empty() {
         return load(path);
     }
-    let opts = edgeopt_onnx::LoadOptions { infer_types: false };
+    let opts = edgeopt_onnx::LoadOptions {
+        infer_types: false,
+        ..Default::default()
+    };
     let mut m = edgeopt_onnx::load_model(path, &opts)
         .with_context(|| format!("loading {}", path.display()))?;
     let feeds = edgeopt_ir::exec::feed_inputs(&m.graph);

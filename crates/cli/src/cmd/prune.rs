@@ -36,7 +36,7 @@ enum Crit {
     Activation,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct Args {
     /// The ONNX model.
     model: PathBuf,
@@ -84,9 +84,33 @@ pub struct Args {
     /// (the function the shrunk model computes; for checking a shrink against ONNX Runtime).
     #[arg(long)]
     mask_only: bool,
+    /// Measure latency before and after on the runtime (median of --runs, one thread).
+    #[arg(long)]
+    latency: bool,
+    /// Timed runs for --latency.
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
     /// Print JSON for scripts.
     #[arg(long)]
     json: bool,
+}
+
+/// Median seconds per run of `model` on the runtime (one thread), on `feeds`.
+fn latency(model: &Model, feeds: &[Tensor], runs: usize) -> Result<f64> {
+    let opts = edgeopt_runtime::SessionOptions {
+        threads: 1,
+        ..Default::default()
+    };
+    let mut s = edgeopt_runtime::Session::new(model.clone(), opts)?;
+    s.run(feeds)?;
+    let mut times: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let t = std::time::Instant::now();
+            s.run(feeds).map(|_| t.elapsed().as_secs_f64())
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
 }
 
 fn pair(s: &str, sep: char, what: &str) -> Result<(usize, usize)> {
@@ -129,6 +153,22 @@ pub fn run(a: Args) -> Result<()> {
     let mut model = super::load_shaped(&a.model, &shapes, &dims)?;
     normalize(&mut model).context("preparing the model")?;
     let before = model_cost(&model);
+    let timing_feeds = if a.latency {
+        let mut c = calibration(
+            &model,
+            &Args {
+                calib: 1,
+                ..a.clone()
+            },
+        )?;
+        c.pop()
+    } else {
+        None
+    };
+    let lat_before = match &timing_feeds {
+        Some(f) => Some(latency(&model, f, a.runs)?),
+        None => None,
+    };
     let size_before = std::fs::metadata(&a.model).ok().map(|m| m.len());
     let mut notes: Vec<String> = Vec::new();
     let mut groups_json = Vec::new();
@@ -219,7 +259,19 @@ pub fn run(a: Args) -> Result<()> {
         }
         None => None,
     };
-    notes.push("latency: not measured (no runtime Session in this build)".into());
+    let lat_after = match &timing_feeds {
+        Some(f) => Some(latency(&model, f, a.runs)?),
+        None => None,
+    };
+    if let (Some(b), Some(x)) = (lat_before, lat_after) {
+        notes.push(format!(
+            "latency (runtime, 1 thread, median of {}): {:.3} ms -> {:.3} ms ({:.2}x)",
+            a.runs,
+            b * 1e3,
+            x * 1e3,
+            b / x
+        ));
+    }
     if a.json {
         let layers: Vec<_> = before
             .layers
@@ -232,7 +284,8 @@ pub fn run(a: Args) -> Result<()> {
             })
             .collect();
         let out = json!({"before": cost_json(&before, size_before),
-            "after": cost_json(&after, size_after), "layers": layers, "groups": groups_json,
+            "after": cost_json(&after, size_after),
+            "latency_s": {"before": lat_before, "after": lat_after}, "layers": layers, "groups": groups_json,
             "sensitivity": sens_json, "notes": notes});
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());

@@ -7,7 +7,7 @@ mod buffer;
 mod driver;
 mod gemv;
 mod pack;
-mod parallel;
+pub(crate) mod parallel;
 mod view;
 
 pub use pack::PackedB;

@@ -19,6 +19,8 @@ pub struct GraphImporter<'a> {
     /// (node name, op) of every node no builder exists for, across all subgraphs.
     pub unsupported: Vec<(String, String)>,
     pub fresh: usize,
+    /// Builds ops; the IR's own ops unless the caller passed a larger registry.
+    pub registry: &'a Registry,
 }
 
 /// Subgraph nesting limit, so hostile files cannot exhaust the stack.
@@ -156,7 +158,7 @@ impl<'a> GraphImporter<'a> {
                 num_inputs: np.input.len(),
                 num_outputs: np.output.len(),
             };
-            match Registry::global().build(&domain, &op_type, &mut ctx) {
+            match self.registry.build(&domain, &op_type, &mut ctx) {
                 Ok(op) => {
                     let id = g.add_node(&node_name, op, inputs, outputs);
                     let node = &mut g.nodes[id.0 as usize];

@@ -8,7 +8,7 @@ mod graph;
 use crate::proto::ModelProto;
 use crate::{OnnxError, Result};
 use bytes::Bytes;
-use edgeopt_ir::{IrError, Model};
+use edgeopt_ir::{IrError, Model, Registry};
 use graph::GraphImporter;
 use prost::Message;
 use std::collections::HashMap;
@@ -19,11 +19,17 @@ use std::path::Path;
 pub struct LoadOptions {
     /// Run whole-graph type inference after import (needed by cost reports and the planner).
     pub infer_types: bool,
+    /// Op builders to use instead of `Registry::global()`, e.g. one that also knows edgeopt's
+    /// fused or training ops (`edgeopt_passes::registry()`), so models edgeopt wrote load back.
+    pub registry: Option<std::sync::Arc<Registry>>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { infer_types: true }
+        LoadOptions {
+            infer_types: true,
+            registry: None,
+        }
     }
 }
 
@@ -39,7 +45,7 @@ pub fn decode_model(bytes: Bytes, origin: &Path) -> Result<ModelProto> {
 pub fn load_model(path: &Path, opts: &LoadOptions) -> Result<Model> {
     let io = |e| OnnxError::Io {
         path: path.to_path_buf(),
-        source: e,
+        error: e,
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
@@ -103,6 +109,7 @@ pub fn import_model(mp: &ModelProto, base_dir: Option<&Path>, opts: &LoadOptions
         functions,
         unsupported: Vec::new(),
         fresh: 0,
+        registry: opts.registry.as_deref().unwrap_or(Registry::global()),
     };
     let graph = imp.import(gp, &[])?;
     if !imp.unsupported.is_empty() {

@@ -16,6 +16,12 @@ pub(crate) fn table() -> Kernels {
         gemv_rows: gemv::rows,
         gemv_dots: gemv::dots,
         act: act_slice,
+        depthwise: crate::conv::depthwise_generic,
+        pointwise: crate::conv::pointwise_generic,
+        unary: crate::elementwise::unary_generic,
+        binary: crate::elementwise::binary_generic,
+        softmax: crate::softmax::softmax_generic,
+        norm: crate::norm::norm_generic,
         // A 4x8 tile with kc = 256 keeps a B micro-panel (8 KiB) in L1 and an mc x kc block of
         // A (128 KiB) well inside L2.
         blocking: Blocking {

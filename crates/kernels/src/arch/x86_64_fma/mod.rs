@@ -1,6 +1,8 @@
 //! AVX2 + FMA kernels for x86-64, installed when the CPU reports both features.
 
 mod act;
+mod conv;
+mod elementwise;
 mod gemv;
 mod mmm;
 
@@ -17,6 +19,12 @@ pub(crate) fn plug(table: &mut Kernels) {
     table.gemv_rows = gemv::rows;
     table.gemv_dots = gemv::dots;
     table.act = act::slice;
+    table.depthwise = conv::depthwise;
+    table.pointwise = conv::pointwise;
+    table.unary = elementwise::unary;
+    table.binary = elementwise::binary;
+    table.softmax = elementwise::softmax;
+    table.norm = elementwise::norm;
     // A kc x 16 B micro-panel is 16 KiB (L1 is 32-48 KiB) and a 168 x 256 A block 168 KiB.
     // BLIS takes nc = 4080 to keep the B block in L3; nc = 512 (512 KiB) keeps it in L2 on
     // cores with >= 1 MiB of it and costs only more repacking of A (1 / (2 nc) of the flops).

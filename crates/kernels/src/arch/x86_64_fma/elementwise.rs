@@ -1,0 +1,29 @@
+//! Element-wise kernels: the portable loops of `elementwise` compiled with AVX2 + FMA.
+
+use crate::elementwise::{binary_loops, unary_loops, Binary, Operand, Unary};
+use crate::norm::{norm_row, Affine};
+use crate::softmax::softmax_row;
+
+/// See [`crate::elementwise::UnaryKernel`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn unary(op: Unary, src: Option<&[f32]>, dst: &mut [f32]) {
+    unary_loops(op, src, dst)
+}
+
+/// See [`crate::elementwise::BinaryKernel`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn binary(op: Binary, a: Option<&[f32]>, b: Operand, dst: &mut [f32]) {
+    binary_loops(op, a, b, dst)
+}
+
+/// See [`crate::softmax::SoftmaxKernel`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn softmax(src: Option<&[f32]>, dst: &mut [f32], log: bool) {
+    softmax_row(src, dst, log)
+}
+
+/// See [`crate::norm::NormKernel`].
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn norm(src: &[f32], dst: &mut [f32], epsilon: f32, affine: Affine) {
+    norm_row(src, dst, epsilon, affine)
+}

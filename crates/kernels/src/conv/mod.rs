@@ -1,0 +1,233 @@
+//! fp32 2-D convolution on NCHW tensors, with weights packed once per layer.
+//!
+//! [`PackedConv::new`] checks the shape, picks an algorithm ([`ConvAlgo::Auto`]) and packs
+//! the weights for it; [`PackedConv::run`] then never allocates: its workspace is the
+//! caller's `scratch` slice of [`PackedConv::scratch_len`] floats. Bias and activation are
+//! fused into the store of every algorithm.
+
+mod depthwise;
+mod im2col;
+mod pointwise;
+mod shape;
+mod winograd;
+
+pub(crate) use pointwise::{
+    pixels as pointwise_pixels, pointwise_generic, Job as PointwiseJob, Out as PointwiseOut,
+    PointwiseKernel,
+};
+pub(crate) use shape::valid_range as valid_range_pub;
+pub use shape::Conv2dShape;
+
+// `PortableBlock` is used by the NEON table only.
+#[allow(unused_imports)]
+pub(crate) use depthwise::{
+    plane as depthwise_plane, plane_generic as depthwise_generic, Block as DepthwiseBlock,
+    DepthwiseKernel, Plane as DepthwisePlane, Portable as PortableBlock,
+};
+
+use crate::{kernels, Activation, KernelError, Kernels, PackedB, Result};
+
+/// How a convolution is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConvAlgo {
+    /// Pick the fastest algorithm measured for this shape.
+    #[default]
+    Auto,
+    /// Unfold the input into a column matrix and run the packed GEMM.
+    Im2colGemm,
+    /// 1x1, stride 1, unpadded: the input already is the GEMM's right-hand side.
+    Pointwise,
+    /// One input and one output channel per group: a dedicated direct kernel.
+    Depthwise,
+    /// Winograd minimal filtering for 3x3 stride-1 convolutions.
+    Winograd,
+    /// A direct loop nest with no unfolding or packing (1x1 stride-1 unpadded, one group).
+    Direct,
+}
+
+/// A convolution layer ready to run: shape, packed weights, bias and activation.
+#[derive(Debug)]
+pub struct PackedConv {
+    pub(crate) shape: Conv2dShape,
+    pub(crate) algo: ConvAlgo,
+    /// OIHW weights; row `o` of the `out_channels x K` matrix of the GEMM.
+    pub(crate) weights: Vec<f32>,
+    pub(crate) bias: Option<Vec<f32>>,
+    pub(crate) activation: Activation,
+    pub(crate) table: &'static Kernels,
+    /// Output-row geometry of the depthwise kernel.
+    pub(crate) row_plan: Option<depthwise::RowPlan>,
+    /// The 16 transformed weight matrices of the Winograd algorithm.
+    pub(crate) winograd: Vec<PackedB>,
+}
+
+impl PackedConv {
+    /// Checks the shape and the weight and bias lengths, picks the algorithm (`algo`, or the
+    /// measured best for [`ConvAlgo::Auto`]) and packs the weights for the process's table.
+    /// An explicit algorithm that cannot compute this shape is an error.
+    pub fn new(
+        shape: &Conv2dShape,
+        weight_oihw: &[f32],
+        bias: Option<&[f32]>,
+        activation: Activation,
+        algo: ConvAlgo,
+    ) -> Result<PackedConv> {
+        PackedConv::with_kernels(kernels(), shape, weight_oihw, bias, activation, algo)
+    }
+
+    /// [`PackedConv::new`] for a given kernel table (tests compare tables).
+    pub fn with_kernels(
+        table: &'static Kernels,
+        shape: &Conv2dShape,
+        weight_oihw: &[f32],
+        bias: Option<&[f32]>,
+        activation: Activation,
+        algo: ConvAlgo,
+    ) -> Result<PackedConv> {
+        shape.validate()?;
+        activation.validate()?;
+        let bad = |reason: String| KernelError::BadConv {
+            shape: shape.to_string(),
+            reason,
+        };
+        if weight_oihw.len() != shape.weight_len() {
+            return Err(bad(format!(
+                "weights have {} values, expected {} ([{}, {}, {}, {}])",
+                weight_oihw.len(),
+                shape.weight_len(),
+                shape.out_channels,
+                shape.cin_g(),
+                shape.kernel_h,
+                shape.kernel_w
+            )));
+        }
+        if let Some(b) = bias {
+            if b.len() != shape.out_channels {
+                return Err(bad(format!(
+                    "bias has {} values, expected {}",
+                    b.len(),
+                    shape.out_channels
+                )));
+            }
+        }
+        let algo = match algo {
+            ConvAlgo::Auto => pick(shape),
+            ConvAlgo::Im2colGemm => ConvAlgo::Im2colGemm,
+            ConvAlgo::Pointwise if im2col::input_is_col(shape) => ConvAlgo::Pointwise,
+            ConvAlgo::Depthwise if shape.is_depthwise() => ConvAlgo::Depthwise,
+            ConvAlgo::Winograd if winograd::applies(shape) => ConvAlgo::Winograd,
+            ConvAlgo::Direct if im2col::input_is_col(shape) && shape.groups == 1 => {
+                ConvAlgo::Direct
+            }
+            other => {
+                return Err(bad(format!(
+                    "algorithm {other:?} cannot compute this shape"
+                )));
+            }
+        };
+        Ok(PackedConv {
+            shape: *shape,
+            algo,
+            weights: weight_oihw.to_vec(),
+            bias: bias.map(<[f32]>::to_vec),
+            activation,
+            table,
+            row_plan: (algo == ConvAlgo::Depthwise).then(|| depthwise::RowPlan::new(shape)),
+            winograd: if algo == ConvAlgo::Winograd {
+                winograd::pack(table, shape, weight_oihw)?
+            } else {
+                Vec::new()
+            },
+        })
+    }
+
+    /// The algorithm in use (what [`ConvAlgo::Auto`] picked).
+    pub fn algo(&self) -> ConvAlgo {
+        self.algo
+    }
+
+    /// The shape this layer was packed for.
+    pub fn shape(&self) -> &Conv2dShape {
+        &self.shape
+    }
+
+    /// Floats of workspace [`PackedConv::run`] needs, whatever the thread count.
+    pub fn scratch_len(&self) -> usize {
+        match self.algo {
+            ConvAlgo::Pointwise | ConvAlgo::Depthwise | ConvAlgo::Direct => 0,
+            ConvAlgo::Winograd => winograd::scratch_len(&self.shape),
+            _ => im2col::scratch_len(&self.shape, im2col::input_is_col(&self.shape)),
+        }
+    }
+
+    /// Computes `output = act(conv(input, W) + bias)` on NCHW tensors with up to `threads`
+    /// threads (0 counts as 1). Results are bit-identical for any thread count.
+    pub fn run(
+        &self,
+        input_nchw: &[f32],
+        output_nchw: &mut [f32],
+        scratch: &mut [f32],
+        threads: usize,
+    ) -> Result<()> {
+        let s = &self.shape;
+        let lens = [
+            ("input", input_nchw.len(), s.input_len()),
+            ("output", output_nchw.len(), s.output_len()),
+        ];
+        for (what, len, want) in lens {
+            if len != want {
+                return Err(KernelError::BadConv {
+                    shape: s.to_string(),
+                    reason: format!("{what} has {len} values, expected {want}"),
+                });
+            }
+        }
+        if scratch.len() < self.scratch_len() {
+            return Err(KernelError::BadConv {
+                shape: s.to_string(),
+                reason: format!(
+                    "scratch has {} values, expected at least {}",
+                    scratch.len(),
+                    self.scratch_len()
+                ),
+            });
+        }
+        match self.algo {
+            ConvAlgo::Depthwise => depthwise::run(self, input_nchw, output_nchw, threads),
+            ConvAlgo::Direct => {
+                pointwise::run(self, input_nchw, output_nchw, threads);
+                Ok(())
+            }
+            ConvAlgo::Winograd => winograd::run(
+                self,
+                &self.winograd,
+                input_nchw,
+                output_nchw,
+                scratch,
+                threads,
+            ),
+            _ => im2col::run(self, input_nchw, output_nchw, scratch, threads),
+        }
+    }
+}
+
+/// The algorithm [`ConvAlgo::Auto`] picks for a shape, from `benches/conv.rs` (1 thread):
+/// - depthwise layers: the direct depthwise kernel (1.1-4x im2col's GEMVs on MobileNetV2);
+/// - 3x3 stride-1 layers with at least 64 input and output channels: Winograd F(2x2, 3x3)
+///   (1.2-1.8x im2col on all four ResNet-18 stages; with fewer channels, as in the MNIST CNN,
+///   the transforms cost as much as the multiplies saved and im2col ties or wins);
+/// - 1x1 stride-1 unpadded: the input itself as the GEMM operand (the unpacked direct
+///   kernel, [`ConvAlgo::Direct`], measured 2-5x slower than the packed GEMM on every
+///   MobileNetV2 pointwise layer, so it is only used when asked for);
+/// - everything else: im2col + GEMM.
+fn pick(s: &Conv2dShape) -> ConvAlgo {
+    if s.is_depthwise() {
+        ConvAlgo::Depthwise
+    } else if winograd::applies(s) && s.in_channels >= 64 && s.out_channels >= 64 {
+        ConvAlgo::Winograd
+    } else if im2col::input_is_col(s) {
+        ConvAlgo::Pointwise
+    } else {
+        ConvAlgo::Im2colGemm
+    }
+}

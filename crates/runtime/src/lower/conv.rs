@@ -1,0 +1,234 @@
+//! Conv and FusedConv (1-D and 2-D, groups, pads incl. auto_pad, dilations, fused bias and
+//! activation). Depthwise convolutions go to a direct kernel (`depthwise`); the others are
+//! `W_g * im2col(X_g)` GEMMs with the bias and activation fused into the GEMM's store
+//! (pointwise 1x1 convolutions read X as the im2col matrix directly). Weights may be graph
+//! inputs (training graphs): they are read every run.
+
+use super::act::PostActivation;
+use super::depthwise::Depthwise;
+use super::LowerCtx;
+use crate::{Io, Kernel, Result};
+use edgeopt_ir::ops::nn::conv::Conv;
+use edgeopt_kernels::{gemm, Bias, GemmParams, MatMut, MatRef};
+use edgeopt_passes::ops::fused_conv::FusedConv;
+
+/// A 2-D convolution's geometry (1-D convolutions have `in_h = out_h = kernel_h = 1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub batch: usize,
+    pub in_c: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_c: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+    pub kernel_h: usize,
+    pub kernel_w: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub dilation_h: usize,
+    pub dilation_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub groups: usize,
+}
+
+impl Geometry {
+    fn pointwise(&self) -> bool {
+        self.kernel_h == 1
+            && self.kernel_w == 1
+            && self.stride_h == 1
+            && self.stride_w == 1
+            && self.pad_top == 0
+            && self.pad_left == 0
+            && self.out_h == self.in_h
+            && self.out_w == self.in_w
+    }
+}
+
+/// Writes the `[cg * kh * kw, oh * ow]` im2col matrix of one group's input planes.
+pub fn im2col(g: &Geometry, x: &[f32], cg: usize, cols: &mut [f32]) {
+    let (ih, iw, oh, ow) = (g.in_h, g.in_w, g.out_h, g.out_w);
+    let p = oh * ow;
+    let mut r = 0;
+    for c in 0..cg {
+        let plane = &x[c * ih * iw..(c + 1) * ih * iw];
+        for ky in 0..g.kernel_h {
+            for kx in 0..g.kernel_w {
+                let dst = &mut cols[r * p..(r + 1) * p];
+                r += 1;
+                let xoff = (kx * g.dilation_w) as isize - g.pad_left as isize;
+                // Output columns whose input column lies inside the row: [lo, hi).
+                let lo = if xoff >= 0 {
+                    0
+                } else {
+                    ((-xoff) as usize).div_ceil(g.stride_w)
+                };
+                let hi = if (iw as isize) > xoff {
+                    ((iw as isize - xoff) as usize).div_ceil(g.stride_w).min(ow)
+                } else {
+                    0
+                };
+                for oy in 0..oh {
+                    let row = &mut dst[oy * ow..(oy + 1) * ow];
+                    let iy = (oy * g.stride_h + ky * g.dilation_h) as isize - g.pad_top as isize;
+                    if iy < 0 || iy >= ih as isize || lo >= hi {
+                        row.fill(0.0);
+                        continue;
+                    }
+                    let src = &plane[iy as usize * iw..(iy as usize + 1) * iw];
+                    row[..lo].fill(0.0);
+                    row[hi..].fill(0.0);
+                    let start = (lo as isize * g.stride_w as isize + xoff) as usize;
+                    if g.stride_w == 1 {
+                        row[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
+                    } else {
+                        for (j, v) in row[lo..hi].iter_mut().enumerate() {
+                            *v = src[start + j * g.stride_w];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Im2colConv {
+    g: Geometry,
+    /// Constant weights `[M, C/g * kh * kw]` (None: read input 1).
+    weights: Option<Vec<f32>>,
+    /// Constant bias (None: input 2 if present).
+    bias: Option<Vec<f32>>,
+    act: PostActivation,
+}
+
+impl Kernel for Im2colConv {
+    fn name(&self) -> &'static str {
+        if self.g.pointwise() {
+            "conv.pointwise"
+        } else {
+            "conv.im2col"
+        }
+    }
+
+    fn scratch_len(&self) -> usize {
+        let g = &self.g;
+        if g.pointwise() {
+            0
+        } else {
+            g.in_c / g.groups * g.kernel_h * g.kernel_w * g.out_h * g.out_w
+        }
+    }
+
+    fn run(&mut self, io: &mut Io) -> Result<()> {
+        let g = self.g;
+        let x = io.input(0);
+        let w = self.weights.as_deref().unwrap_or(io.input(1));
+        let bias = self.bias.as_deref().unwrap_or(io.input(2));
+        let threads = io.threads;
+        let (cg, mg) = (g.in_c / g.groups, g.out_c / g.groups);
+        let (plane, p) = (g.in_h * g.in_w, g.out_h * g.out_w);
+        let k = cg * g.kernel_h * g.kernel_w;
+        let pointwise = g.pointwise();
+        let (y, scratch) = io.output_and_scratch();
+        for img in 0..g.batch {
+            for grp in 0..g.groups {
+                let xg = &x[(img * g.in_c + grp * cg) * plane..][..cg * plane];
+                let b = if pointwise {
+                    MatRef::row_major(xg, k, p)?
+                } else {
+                    let cols = &mut scratch[..k * p];
+                    im2col(&g, xg, cg, cols);
+                    MatRef::row_major(cols, k, p)?
+                };
+                let params = GemmParams {
+                    bias: if bias.is_empty() {
+                        Bias::None
+                    } else {
+                        Bias::PerRow(&bias[grp * mg..(grp + 1) * mg])
+                    },
+                    activation: self.act.fused,
+                    threads,
+                    ..GemmParams::default()
+                };
+                let a = MatRef::row_major(&w[grp * mg * k..(grp + 1) * mg * k], mg, k)?;
+                let yg = &mut y[(img * g.out_c + grp * mg) * p..][..mg * p];
+                gemm(&params, a, b, MatMut::row_major(yg, mg, p)?)?;
+            }
+        }
+        self.act.apply_post(y, p, g.out_c);
+        Ok(())
+    }
+}
+
+pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
+    let (conv, act) = if let Some(f) = ctx.op().downcast_ref::<FusedConv>() {
+        (&f.conv, Some(&f.activation))
+    } else if let Some(c) = ctx.op().downcast_ref::<Conv>() {
+        (c, None)
+    } else {
+        return Ok(None);
+    };
+    let (Some(x), Some(w), Some(_)) = (ctx.input(0), ctx.input(1), ctx.output(0)) else {
+        return Ok(None);
+    };
+    if !ctx.all_f32() || !(3..=4).contains(&x.shape.len()) {
+        return Ok(None);
+    }
+    let Ok(s) = conv.shape(&x.shape, &w.shape) else {
+        return Ok(None);
+    };
+    let one = edgeopt_ir::ops::nn::common::Axis {
+        input: 1,
+        output: 1,
+        kernel: 1,
+        stride: 1,
+        dilation: 1,
+        pad_begin: 0,
+        pad_end: 0,
+    };
+    let (ah, aw) = match s.axes.as_slice() {
+        [w] => (one, *w),
+        [h, w] => (*h, *w),
+        _ => return Ok(None),
+    };
+    let g = Geometry {
+        batch: s.n,
+        in_c: s.c,
+        in_h: ah.input,
+        in_w: aw.input,
+        out_c: s.m,
+        out_h: ah.output,
+        out_w: aw.output,
+        kernel_h: ah.kernel,
+        kernel_w: aw.kernel,
+        stride_h: ah.stride,
+        stride_w: aw.stride,
+        dilation_h: ah.dilation,
+        dilation_w: aw.dilation,
+        pad_top: ah.pad_begin,
+        pad_left: aw.pad_begin,
+        groups: s.group,
+    };
+    let weights = ctx
+        .konst(1)
+        .map(|t| t.as_slice::<f32>().map(|s| s.to_vec()))
+        .transpose()?;
+    let bias = ctx
+        .konst(2)
+        .map(|t| t.as_slice::<f32>().map(|s| s.to_vec()))
+        .transpose()?;
+    if ctx.input(2).is_some_and(|b| b.numel() != g.out_c) {
+        return Ok(None);
+    }
+    let act = PostActivation::new(act);
+    if g.groups == g.in_c && g.groups == g.out_c && g.groups > 1 {
+        return Ok(Some(Box::new(Depthwise::new(g, weights, bias, act))));
+    }
+    Ok(Some(Box::new(Im2colConv {
+        g,
+        weights,
+        bias,
+        act,
+    })))
+}

@@ -1,0 +1,178 @@
+//! MaxPool, AveragePool (1-D/2-D, pads, strides, dilations, ceil_mode, count_include_pad) and
+//! GlobalAveragePool / GlobalMaxPool on NCHW f32.
+
+use super::LowerCtx;
+use crate::{Io, Kernel, Result};
+use edgeopt_ir::ops::nn::average_pool::AveragePool;
+use edgeopt_ir::ops::nn::common::Axis;
+use edgeopt_ir::ops::nn::max_pool::MaxPool;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Max,
+    Avg { include_pad: bool },
+}
+
+struct Global {
+    max: bool,
+    planes: usize,
+    size: usize,
+}
+
+impl Kernel for Global {
+    fn name(&self) -> &'static str {
+        "pool.global"
+    }
+
+    fn run(&mut self, io: &mut Io) -> Result<()> {
+        let x = io.input(0);
+        let y = io.output(0);
+        for (p, out) in y.iter_mut().enumerate().take(self.planes) {
+            let s = &x[p * self.size..(p + 1) * self.size];
+            *out = if self.max {
+                s.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+            } else {
+                // Lanes of partial sums, then a fixed-order reduction.
+                let mut acc = [0f32; 8];
+                let chunks = s.chunks_exact(8);
+                let rem: f32 = chunks.remainder().iter().sum();
+                for c in chunks {
+                    for j in 0..8 {
+                        acc[j] += c[j];
+                    }
+                }
+                (acc.iter().sum::<f32>() + rem) / self.size as f32
+            };
+        }
+        Ok(())
+    }
+}
+
+struct Window {
+    kind: Kind,
+    planes: usize,
+    h: Axis,
+    w: Axis,
+}
+
+impl Kernel for Window {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::Max => "pool.max",
+            Kind::Avg { .. } => "pool.avg",
+        }
+    }
+
+    fn run(&mut self, io: &mut Io) -> Result<()> {
+        let (h, w) = (self.h, self.w);
+        let x = io.input(0);
+        let y = io.output(0);
+        let (ip, op) = (h.input * w.input, h.output * w.output);
+        for p in 0..self.planes {
+            let xp = &x[p * ip..(p + 1) * ip];
+            let yp = &mut y[p * op..(p + 1) * op];
+            for oy in 0..h.output {
+                for ox in 0..w.output {
+                    let (mut acc, mut n, mut total) = (
+                        if self.kind == Kind::Max {
+                            f32::NEG_INFINITY
+                        } else {
+                            0.0
+                        },
+                        0usize,
+                        0usize,
+                    );
+                    for ky in 0..h.kernel {
+                        let iy = (oy * h.stride + ky * h.dilation) as isize - h.pad_begin as isize;
+                        let y_in = iy >= 0 && (iy as usize) < h.input;
+                        let y_pad = iy < (h.input + h.pad_end) as isize;
+                        for kx in 0..w.kernel {
+                            let ix =
+                                (ox * w.stride + kx * w.dilation) as isize - w.pad_begin as isize;
+                            let x_in = ix >= 0 && (ix as usize) < w.input;
+                            if y_pad && ix < (w.input + w.pad_end) as isize {
+                                total += 1;
+                            }
+                            if y_in && x_in {
+                                let v = xp[iy as usize * w.input + ix as usize];
+                                match self.kind {
+                                    Kind::Max => acc = acc.max(v),
+                                    Kind::Avg { .. } => acc += v,
+                                }
+                                n += 1;
+                            }
+                        }
+                    }
+                    yp[oy * w.output + ox] = match self.kind {
+                        Kind::Max => acc,
+                        Kind::Avg { include_pad: true } => acc / total.max(1) as f32,
+                        Kind::Avg { include_pad: false } => acc / n.max(1) as f32,
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
+    let (Some(x), Some(y)) = (ctx.input(0), ctx.output(0)) else {
+        return Ok(None);
+    };
+    if !ctx.all_f32() || ctx.node.outputs.len() != 1 || !(3..=4).contains(&x.shape.len()) {
+        return Ok(None);
+    }
+    let planes = x.shape[0] * x.shape[1];
+    let size: usize = x.shape[2..].iter().product();
+    let op = ctx.op().op_type();
+    if op == "GlobalAveragePool" || op == "GlobalMaxPool" {
+        return Ok(Some(Box::new(Global {
+            max: op == "GlobalMaxPool",
+            planes,
+            size,
+        })));
+    }
+    let (pool, kind) = if let Some(m) = ctx.op().downcast_ref::<MaxPool>() {
+        if m.storage_order.unwrap_or(0) != 0 {
+            return Ok(None);
+        }
+        (&m.pool, Kind::Max)
+    } else if let Some(a) = ctx.op().downcast_ref::<AveragePool>() {
+        let include_pad = a.count_include_pad.unwrap_or(0) != 0;
+        (&a.pool, Kind::Avg { include_pad })
+    } else {
+        return Ok(None);
+    };
+    let nd = x.shape.len() - 2;
+    let Ok(win) = pool
+        .window
+        .resolve(op, nd, None, pool.ceil_mode.unwrap_or(0) != 0)
+    else {
+        return Ok(None);
+    };
+    let axes: Vec<Axis> = match (0..nd)
+        .map(|i| win.axis(op, i, x.shape[2 + i]))
+        .collect::<std::result::Result<_, _>>()
+    {
+        Ok(a) => a,
+        Err(_) => return Ok(None),
+    };
+    let one = Axis {
+        input: 1,
+        output: 1,
+        kernel: 1,
+        stride: 1,
+        dilation: 1,
+        pad_begin: 0,
+        pad_end: 0,
+    };
+    let (h, w) = match axes.as_slice() {
+        [w] => (one, *w),
+        [h, w] => (*h, *w),
+        _ => return Ok(None),
+    };
+    if planes * h.output * w.output != y.numel() {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(Window { kind, planes, h, w })))
+}

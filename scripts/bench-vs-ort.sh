@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# edgeopt vs ONNX Runtime side by side (issue 3's benchmark): MobileNetV2-1.0 and ResNet-18 at
+# 224x224, the MNIST CNN and MLP (../shared/bench/make_models.py), and PP-OCR det/cls/rec, at 1 and
+# 2 threads. Extra arguments go to scripts/bench_vs_ort.py (e.g. --models resnet18 --repeats 3).
+# Results: out/bench/results.{md,json}.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/setup-python.sh
+cargo build --release -q -p edgeopt-cli
+models=out/bench/models
+mkdir -p "$models"
+gen="${EDGEOPT_BENCH_DIR:-$root/../shared/bench}/make_models.py"
+if [ ! -f "$models/resnet18.onnx" ]; then
+  if [ -f "$gen" ]; then
+    .venv/bin/python "$gen" "$models"
+  else
+    echo "note: $gen not found; using edgeopt's zoo for the standard models" >&2
+    target/release/edgeopt zoo mobilenetv2 --resolution 224 --batch 1 -o "$models/mobilenetv2.onnx"
+    target/release/edgeopt zoo resnet --batch 1 -o "$models/resnet18.onnx"
+    target/release/edgeopt zoo cnn --batch 1 -o "$models/mnist_cnn.onnx"
+    target/release/edgeopt zoo mlp --batch 1 -o "$models/mlp.onnx"
+  fi
+fi
+ppocr=$(.venv/bin/python -c "import importlib.util as u, os; print(os.path.join(u.find_spec('rapidocr_onnxruntime').submodule_search_locations[0], 'models'))")
+ln -sf "$ppocr/ch_PP-OCRv4_det_infer.onnx" "$models/ppocr_det.onnx"
+ln -sf "$ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx" "$models/ppocr_cls.onnx"
+ln -sf "$ppocr/ch_PP-OCRv4_rec_infer.onnx" "$models/ppocr_rec.onnx"
+.venv/bin/python scripts/bench_vs_ort.py --edgeopt target/release/edgeopt --models-dir "$models" \
+  --json out/bench/results.json --md out/bench/results.md "$@"

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""edgeopt vs ONNX Runtime, side by side in one run.
+
+For each model and thread count, the two engines run alternately in fresh processes (warm-up,
+then timed runs); each engine's figure is the median over repeats of its per-process median
+latency. Ratios (edgeopt / ORT) are what to quote: the machine is shared and noisy.
+
+Also measured in the same run: the single-core FMA peak (a small AVX2 microbenchmark compiled
+with gcc here, or edgeopt's own when gcc is missing), effective GFLOP/s of each engine
+(2 * MACs / median latency, MACs of Conv/Gemm/MatMul as edgeopt counts them), peak RSS of each
+worker process (VmHWM: model load + runs) and edgeopt's load+plan time.
+
+    python scripts/bench_vs_ort.py --edgeopt target/release/edgeopt --models-dir out/bench/models \
+        [--models mobilenetv2,resnet18] [--threads 1,2] [--repeats 5] [--json out.json] [--md out.md]
+
+`--int8` adds the QDQ models (ORT's quantize_static, per-channel) run by both engines.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PEAK_C = r"""
+#include <immintrin.h>
+#include <stdio.h>
+#include <time.h>
+static double secs(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+                           return t.tv_sec + 1e-9 * t.tv_nsec; }
+int main(void) {
+    /* 10 independent accumulators cover FMA latency x 2 pipes. */
+    __m256 x0 = _mm256_set1_ps(1), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0, x6 = x0,
+           x7 = x0, x8 = x0, x9 = x0;
+    const __m256 m = _mm256_set1_ps(0.9999999f), a = _mm256_set1_ps(1e-8f);
+    double best = 0;
+    for (int rep = 0; rep < 7; rep++) {
+        long n = 50000000;
+        double t = secs();
+        for (long i = 0; i < n; i++) {
+            x0 = _mm256_fmadd_ps(x0, m, a); x1 = _mm256_fmadd_ps(x1, m, a);
+            x2 = _mm256_fmadd_ps(x2, m, a); x3 = _mm256_fmadd_ps(x3, m, a);
+            x4 = _mm256_fmadd_ps(x4, m, a); x5 = _mm256_fmadd_ps(x5, m, a);
+            x6 = _mm256_fmadd_ps(x6, m, a); x7 = _mm256_fmadd_ps(x7, m, a);
+            x8 = _mm256_fmadd_ps(x8, m, a); x9 = _mm256_fmadd_ps(x9, m, a);
+        }
+        double g = 10.0 * 8 * 2 * n / (secs() - t) / 1e9;
+        if (g > best) best = g;
+    }
+    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3)),
+               _mm256_add_ps(_mm256_add_ps(x4, x5), _mm256_add_ps(_mm256_add_ps(x6, x7),
+               _mm256_add_ps(x8, x9))));
+    float out[8]; _mm256_storeu_ps(out, s);
+    printf("%.2f %g\n", best, out[0]);
+    return 0;
+}
+"""
+
+# Input shapes for models with dynamic dimensions (PP-OCR), as rapidocr feeds them.
+DEFAULT_SHAPES = {
+    "ppocr_det": "1x3x480x480",
+    "ppocr_cls": "1x3x48x192",
+    "ppocr_rec": "1x3x48x320",
+}
+
+
+def fma_peak(edgeopt):
+    """Best-of-7 single-core AVX2 FMA GFLOP/s, or None when it can't be measured here."""
+    with tempfile.TemporaryDirectory() as d:
+        src, exe = os.path.join(d, "peak.c"), os.path.join(d, "peak")
+        with open(src, "w") as f:
+            f.write(PEAK_C)
+        try:
+            subprocess.run(["gcc", "-O2", "-mavx2", "-mfma", src, "-o", exe], check=True,
+                           capture_output=True)
+            return float(subprocess.run([exe], check=True, capture_output=True,
+                                        text=True).stdout.split()[0])
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    try:
+        out = subprocess.run([edgeopt, "profile", "--peak-only", "--json"], check=True,
+                             capture_output=True, text=True).stdout
+        return float(json.loads(out)["fma_peak_gflops"])
+    except (OSError, subprocess.CalledProcessError, KeyError, ValueError):
+        return None
+
+
+def vm_hwm_bytes():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def ort_worker(args):
+    """Runs in a fresh process: load, warm up, time; prints one JSON line."""
+    import numpy as np
+    import onnxruntime as ort
+
+    t0 = time.perf_counter()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = args.threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(args.worker, opts, providers=["CPUExecutionProvider"])
+    load_ms = (time.perf_counter() - t0) * 1e3
+    inp = sess.get_inputs()[0]
+    shape = [int(d) for d in args.shape.split("x")] if args.shape else \
+        [d if isinstance(d, int) else 1 for d in inp.shape]
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    feed = {inp.name: x}
+    for _ in range(args.warmup):
+        sess.run(None, feed)
+    times = []
+    start = time.perf_counter()
+    while len(times) < args.runs or time.perf_counter() - start < args.min_time:
+        t = time.perf_counter()
+        sess.run(None, feed)
+        times.append((time.perf_counter() - t) * 1e3)
+    times.sort()
+    print(json.dumps({"p50_ms": statistics.median(times), "p90_ms": times[int(0.9 * (len(times) - 1))],
+                      "runs": len(times), "load_ms": load_ms, "peak_rss_bytes": vm_hwm_bytes()}))
+
+
+def run_ort(model, shape, threads, a):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", model, "--threads", str(threads),
+           "--runs", str(a.runs), "--warmup", str(a.warmup), "--min-time", str(a.min_time)]
+    if shape:
+        cmd += ["--shape", shape]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_edgeopt(model, shape, threads, a):
+    cmd = [a.edgeopt, "bench", model, "--threads", str(threads), "--runs", str(a.runs),
+           "--warmup", str(a.warmup), "--min-time", str(a.min_time), "--json"]
+    if shape:
+        cmd += ["--shape", shape]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def model_macs(edgeopt, model, shape):
+    cmd = [edgeopt, "inspect", model, "--json"]
+    if shape:
+        cmd += ["--shape", shape]
+    info = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    return int(info.get("macs", 0)), info.get("planned_peak_bytes")
+
+
+def first_input(model):
+    import onnx
+    m = onnx.load(model, load_external_data=False)
+    inits = {i.name for i in m.graph.initializer}
+    return next(i.name for i in m.graph.input if i.name not in inits)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--edgeopt", default="target/release/edgeopt")
+    p.add_argument("--models-dir", default="out/bench/models")
+    p.add_argument("--models", default="mobilenetv2,resnet18,mnist_cnn,mlp,ppocr_det,ppocr_cls,ppocr_rec")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--min-time", type=float, default=1.0)
+    p.add_argument("--int8", action="store_true", help="also run <model>.int8.onnx QDQ files")
+    p.add_argument("--json")
+    p.add_argument("--md")
+    # worker mode
+    p.add_argument("--worker")
+    p.add_argument("--shape")
+    a = p.parse_args()
+    if a.worker:
+        a.threads = int(a.threads)
+        return ort_worker(a)
+
+    peak = fma_peak(a.edgeopt)
+    rows = []
+    for name in a.models.split(","):
+        variants = [(name, "fp32")]
+        if a.int8:
+            variants.append((name + ".int8", "int8"))
+        for stem, kind in variants:
+            path = os.path.join(a.models_dir, stem + ".onnx")
+            if not os.path.exists(path):
+                print(f"skip {stem}: {path} not found", file=sys.stderr)
+                continue
+            dims = DEFAULT_SHAPES.get(name)
+            shape = f"{first_input(path)}={dims}" if dims else None
+            macs, planned = model_macs(a.edgeopt, path, shape)
+            for threads in [int(t) for t in a.threads.split(",")]:
+                eo, ort = [], []
+                for rep in range(a.repeats):
+                    # Alternate which engine goes first so drifts in load hit both alike.
+                    order = [("edgeopt", eo), ("ort", ort)] if rep % 2 == 0 else [("ort", ort), ("edgeopt", eo)]
+                    for engine, acc in order:
+                        r = run_edgeopt(path, shape, threads, a) if engine == "edgeopt" \
+                            else run_ort(path, dims, threads, a)
+                        acc.append(r)
+                med = lambda rs, k: statistics.median(r[k] for r in rs if r.get(k) is not None)
+                row = {
+                    "model": stem, "kind": kind, "threads": threads, "macs": macs,
+                    "edgeopt_p50_ms": med(eo, "p50_ms"), "ort_p50_ms": med(ort, "p50_ms"),
+                    "edgeopt_rss_bytes": med(eo, "peak_rss_bytes"), "ort_rss_bytes": med(ort, "peak_rss_bytes"),
+                    "edgeopt_load_ms": med(eo, "load_ms"), "ort_load_ms": med(ort, "load_ms"),
+                    "planned_peak_bytes": planned,
+                }
+                row["ratio"] = row["edgeopt_p50_ms"] / row["ort_p50_ms"]
+                row["ratio_per_repeat"] = [e["p50_ms"] / o["p50_ms"] for e, o in zip(eo, ort)]
+                for eng in ("edgeopt", "ort"):
+                    g = 2 * macs / (row[f"{eng}_p50_ms"] * 1e-3) / 1e9 if macs else None
+                    row[f"{eng}_gflops"] = g
+                    row[f"{eng}_peak_frac"] = g / (peak * threads) if g and peak else None
+                rows.append(row)
+                print(f"{stem:20s} t={threads} edgeopt {row['edgeopt_p50_ms']:9.3f} ms  ort {row['ort_p50_ms']:9.3f} ms"
+                      f"  ratio {row['ratio']:.3f}", file=sys.stderr, flush=True)
+
+    load = os.getloadavg()
+    md = [f"Machine: {platform.machine()} {os.cpu_count()} CPUs, FMA peak {peak:.1f} GFLOP/s/core"
+          if peak else f"Machine: {platform.machine()} {os.cpu_count()} CPUs, FMA peak not measured",
+          f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+          f"Repeats: {a.repeats} alternating fresh processes per engine, >= {a.runs} runs and {a.min_time} s each",
+          "",
+          "| model | threads | MACs | edgeopt ms | ORT ms | edgeopt/ORT | ratio range | edgeopt GFLOP/s (% peak) | ORT GFLOP/s | RSS edgeopt / ORT MiB | edgeopt load+plan ms |",
+          "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
+    for r in rows:
+        g = f"{r['edgeopt_gflops']:.1f} ({100 * r['edgeopt_peak_frac']:.0f}%)" if r["edgeopt_peak_frac"] else "-"
+        go = f"{r['ort_gflops']:.1f}" if r["ort_gflops"] else "-"
+        rng = f"{min(r['ratio_per_repeat']):.2f}-{max(r['ratio_per_repeat']):.2f}"
+        md.append(f"| {r['model']} | {r['threads']} | {r['macs'] / 1e6:.1f} M | {r['edgeopt_p50_ms']:.3f} | {r['ort_p50_ms']:.3f} | "
+                  f"**{r['ratio']:.2f}** | {rng} | {g} | {go} | {r['edgeopt_rss_bytes'] / 2**20:.0f} / {r['ort_rss_bytes'] / 2**20:.0f} | "
+                  f"{r['edgeopt_load_ms']:.1f} |")
+    text = "\n".join(md)
+    print(text)
+    if a.md:
+        with open(a.md, "w") as f:
+            f.write(text + "\n")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"fma_peak_gflops": peak, "load": load, "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
