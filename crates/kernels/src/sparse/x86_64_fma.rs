@@ -87,39 +87,3 @@ unsafe fn block<const V: usize>(
         }
     }
 }
-
-/// `y[r] = bias[r] + sum_j w[r, j] * x[j]` for every row: 8 nonzeros at a time, X gathered.
-///
-/// Safety: the CPU has AVX2 and FMA; `x.len() == K`, `y.len() == M`, a bias has `M` values.
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn dots(w: &CsrMatrix, x: &[f32], y: &mut [f32], bias: Option<&[f32]>) {
-    let xp = x.as_ptr();
-    for (r, out) in y.iter_mut().enumerate() {
-        let (cols, vals) = w.row(r);
-        let mut acc = [_mm256_setzero_ps(); 2];
-        let full = cols.len() / 16 * 16;
-        let mut j = 0;
-        while j < full {
-            for (h, a) in acc.iter_mut().enumerate() {
-                // SAFETY: j + 8h + 8 <= full <= nnz of the row; column indices are < K (CSR
-                // invariant), so every gathered lane is inside x.
-                unsafe {
-                    let idx = _mm256_loadu_si256(cols.as_ptr().add(j + 8 * h) as *const __m256i);
-                    let xs = _mm256_i32gather_ps::<4>(xp, idx);
-                    *a = _mm256_fmadd_ps(_mm256_loadu_ps(vals.as_ptr().add(j + 8 * h)), xs, *a);
-                }
-            }
-            j += 16;
-        }
-        let s = _mm256_add_ps(acc[0], acc[1]);
-        let mut lanes = [0f32; 8];
-        // SAFETY: `lanes` holds 8 floats.
-        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), s) };
-        let mut sum = (lanes[0] + lanes[4]) + (lanes[1] + lanes[5]);
-        sum += (lanes[2] + lanes[6]) + (lanes[3] + lanes[7]);
-        for (c, v) in cols[full..].iter().zip(&vals[full..]) {
-            sum = v.mul_add(x[*c as usize], sum);
-        }
-        *out = sum + bias.map_or(0.0, |b| b[r]);
-    }
-}
