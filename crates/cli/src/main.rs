@@ -45,6 +45,8 @@ enum Command {
     Distill(cmd::distill::Args),
     /// Accuracy and loss of a model on a dataset.
     Eval(cmd::eval::Args),
+    /// Prune a model (magnitude, channel, neuron, block, N:M) and report what it saved.
+    Prune(cmd::prune::Args),
 }
 
 fn main() {
@@ -63,6 +65,7 @@ fn main() {
         Command::Train(a) => cmd::train::run(a),
         Command::Distill(a) => cmd::distill::run(a),
         Command::Eval(a) => cmd::eval::run(a),
+        Command::Prune(a) => cmd::prune::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -63,6 +63,7 @@ pub mod norm;
 pub mod pool;
 pub mod reference;
 pub mod softmax;
+pub mod sparse;
 
 pub use activation::Activation;
 pub use error::{KernelError, Result};

@@ -9,6 +9,7 @@ pub mod hw;
 pub mod inspect;
 pub mod profile;
 pub mod quantize;
+pub mod prune;
 pub mod run;
 pub mod train;
 pub mod zoo;

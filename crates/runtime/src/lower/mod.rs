@@ -24,6 +24,7 @@ mod matmul;
 mod packed_conv;
 mod pool;
 mod softmax;
+mod sparse;
 mod transpose;
 mod unary;
 
@@ -140,6 +141,8 @@ impl LoweringRegistry {
         r.register(FUSED, "FusedConv", conv::lower);
         r.register("", "Gemm", gemm::lower);
         r.register(FUSED, "FusedGemm", gemm::lower);
+        r.register("", "Gemm", sparse::lower_gemm);
+        r.register(FUSED, "FusedGemm", sparse::lower_gemm);
         r.register("", "MatMul", matmul::lower);
         r.register(FUSED, "FusedMatMul", matmul::lower);
         for op in ["Add", "Sub", "Mul", "Div"] {

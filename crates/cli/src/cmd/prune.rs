@@ -1,0 +1,370 @@
+//! `edgeopt prune MODEL --method M --sparsity S -o OUT.onnx`: prune a model and report what
+//! it cost and saved (parameters, nonzeros, MACs, file size, per layer and total).
+
+use crate::feeds::{build_feeds, parse_dims, parse_shapes};
+use crate::table::{human, Table};
+use anyhow::{anyhow, bail, Context, Result};
+use edgeopt_ir::{Model, Value};
+use edgeopt_prune::report::{model_cost, ModelCost};
+use edgeopt_prune::sensitivity::{allocate, sensitivity};
+use edgeopt_prune::{
+    layers, normalize, prune_masks, prune_structured, Apply, Criterion, Mask, Target,
+};
+use edgeopt_tensor::Tensor;
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Method {
+    /// Unstructured: smallest |w| (global unless --per-layer).
+    Magnitude,
+    /// Structured filter/channel pruning of convolutions (physically shrinks the model).
+    Channel,
+    /// Gemm/MatMul output neurons (physically removed with the next layer's inputs).
+    Neuron,
+    /// Blocks of --block RxC weights by mean magnitude.
+    Block,
+    /// N:M sparsity along the input dimension (--nm 2:4).
+    Nm,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Crit {
+    L1,
+    L2,
+    Taylor,
+    Activation,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct Args {
+    /// The ONNX model.
+    model: PathBuf,
+    /// Pruning method.
+    #[arg(long, value_enum)]
+    method: Method,
+    /// Fraction of weights (magnitude, block), of channels per group (channel, neuron) removed.
+    #[arg(long, default_value_t = 0.5)]
+    sparsity: f64,
+    /// Write the pruned model here.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Magnitude: one ratio per layer instead of one global threshold.
+    #[arg(long)]
+    per_layer: bool,
+    /// Channel/neuron importance.
+    #[arg(long, value_enum, default_value = "l1")]
+    criterion: Crit,
+    /// Block shape for --method block: ROWSxCOLS (outputs x inputs).
+    #[arg(long, default_value = "4x1")]
+    block: String,
+    /// Pattern for --method nm: N:M.
+    #[arg(long, default_value = "2:4")]
+    nm: String,
+    /// Measure per-layer output error vs sparsity, then prune each layer at the greedy
+    /// allocation meeting --sparsity overall (magnitude).
+    #[arg(long)]
+    sensitivity: bool,
+    /// Sparsity levels for --sensitivity.
+    #[arg(long, value_delimiter = ',', default_value = "0.3,0.5,0.7,0.9")]
+    levels: Vec<f64>,
+    /// Calibration samples (seeded random inputs) for --criterion activation / --sensitivity.
+    #[arg(long, default_value_t = 2)]
+    calib: usize,
+    /// Calibration inputs: NAME=FILE.npy or FILE.npz (used as the first sample). Repeatable.
+    #[arg(short, long = "input")]
+    inputs: Vec<String>,
+    /// Size for a symbolic dim, NAME=SIZE. Repeatable.
+    #[arg(long = "dim")]
+    dims: Vec<String>,
+    /// Fix an input's shape, NAME=1x3x224x224. Repeatable.
+    #[arg(long = "shape")]
+    shapes: Vec<String>,
+    /// Channel/neuron: keep shapes and only zero the removed channels' downstream weights
+    /// (the function the shrunk model computes; for checking a shrink against ONNX Runtime).
+    #[arg(long)]
+    mask_only: bool,
+    /// Measure latency before and after on the runtime (median of --runs, one thread).
+    #[arg(long)]
+    latency: bool,
+    /// Timed runs for --latency.
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Median seconds per run of `model` on the runtime (one thread), on `feeds`.
+fn latency(model: &Model, feeds: &[Tensor], runs: usize) -> Result<f64> {
+    let opts = edgeopt_runtime::SessionOptions {
+        threads: 1,
+        ..Default::default()
+    };
+    let mut s = edgeopt_runtime::Session::new(model.clone(), opts)?;
+    s.run(feeds)?;
+    let mut times: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let t = std::time::Instant::now();
+            s.run(feeds).map(|_| t.elapsed().as_secs_f64())
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+fn pair(s: &str, sep: char, what: &str) -> Result<(usize, usize)> {
+    let (a, b) = s
+        .split_once(sep)
+        .ok_or_else(|| anyhow!("{what} must look like A{sep}B, got '{s}'"))?;
+    Ok((a.trim().parse()?, b.trim().parse()?))
+}
+
+fn calibration(model: &Model, a: &Args) -> Result<Vec<Vec<Tensor>>> {
+    let shapes = parse_shapes(&a.shapes)?;
+    let dims = parse_dims(&a.dims)?;
+    let mut out = Vec::new();
+    for i in 0..a.calib.max(1) {
+        let specs: &[String] = if i == 0 { &a.inputs } else { &[] };
+        let feeds = build_feeds(&model.graph, specs, true, i as u64, &dims, &shapes)?;
+        out.push(
+            feeds
+                .into_iter()
+                .filter_map(|(_, v)| match v {
+                    Value::Tensor(t) => Some(t),
+                    _ => None,
+                })
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
+fn cost_json(c: &ModelCost, bytes: Option<u64>) -> serde_json::Value {
+    json!({"params": c.params, "nonzero": c.nonzero, "macs": c.macs, "file_bytes": bytes})
+}
+
+pub fn run(a: Args) -> Result<()> {
+    if !(0.0..=1.0).contains(&a.sparsity) {
+        bail!("--sparsity must be in [0, 1], got {}", a.sparsity);
+    }
+    let shapes = parse_shapes(&a.shapes)?;
+    let dims = parse_dims(&a.dims)?;
+    let mut model = super::load_shaped(&a.model, &shapes, &dims)?;
+    normalize(&mut model).context("preparing the model")?;
+    let before = model_cost(&model);
+    let timing_feeds = if a.latency {
+        let mut c = calibration(
+            &model,
+            &Args {
+                calib: 1,
+                ..a.clone()
+            },
+        )?;
+        c.pop()
+    } else {
+        None
+    };
+    let lat_before = match &timing_feeds {
+        Some(f) => Some(latency(&model, f, a.runs)?),
+        None => None,
+    };
+    let size_before = std::fs::metadata(&a.model).ok().map(|m| m.len());
+    let mut notes: Vec<String> = Vec::new();
+    let mut groups_json = Vec::new();
+    let mut sens_json = Vec::new();
+    match a.method {
+        Method::Channel | Method::Neuron => {
+            let criterion = match a.criterion {
+                Crit::L1 => Criterion::L1,
+                Crit::L2 => Criterion::L2,
+                Crit::Activation => Criterion::Activation,
+                Crit::Taylor => bail!(
+                    "--criterion taylor needs gradients from the training engine, which this \
+                     build does not have; use l1, l2 or activation"
+                ),
+            };
+            let calib = if criterion == Criterion::Activation {
+                calibration(&model, &a)?
+            } else {
+                Vec::new()
+            };
+            let target = if a.method == Method::Channel {
+                Target::Channels
+            } else {
+                Target::Neurons
+            };
+            let reports = prune_structured(
+                &mut model,
+                target,
+                criterion,
+                a.sparsity,
+                &calib,
+                if a.mask_only {
+                    Apply::Mask
+                } else {
+                    Apply::Shrink
+                },
+            )?;
+            for r in &reports {
+                groups_json.push(json!({"producers": r.producers, "channels": r.channels,
+                    "removed": r.removed, "skipped": r.skipped}));
+                if let Some(why) = &r.skipped {
+                    if !r.producers.is_empty() {
+                        notes.push(format!(
+                            "left alone: {} ({} channels): {why}",
+                            r.producers.join("+"),
+                            r.channels
+                        ));
+                    }
+                }
+            }
+        }
+        Method::Magnitude | Method::Block | Method::Nm => {
+            let ls = layers(&model);
+            let mask = match a.method {
+                Method::Magnitude => Mask::Magnitude {
+                    global: !a.per_layer && !a.sensitivity,
+                },
+                Method::Block => {
+                    let (rows, cols) = pair(&a.block, 'x', "--block")?;
+                    Mask::Block { rows, cols }
+                }
+                _ => {
+                    let (n, m) = pair(&a.nm, ':', "--nm")?;
+                    Mask::NofM { n, m }
+                }
+            };
+            if a.sensitivity {
+                let calib = calibration(&model, &a)?;
+                let curves = sensitivity(&model, &calib, &a.levels)?;
+                let alloc = allocate(&curves, a.sparsity);
+                for (c, l) in curves.iter().zip(&ls) {
+                    let s = alloc.get(&c.node).copied().unwrap_or(0.0);
+                    prune_masks(&mut model, std::slice::from_ref(l), mask, s)?;
+                    sens_json.push(json!({"node": c.node, "params": c.params,
+                        "curve": c.points, "chosen": s}));
+                }
+            } else {
+                prune_masks(&mut model, &ls, mask, a.sparsity)?;
+            }
+        }
+    }
+    let after = model_cost(&model);
+    let size_after = match &a.output {
+        Some(out) => {
+            edgeopt_onnx::save_model(&model, out, &edgeopt_onnx::SaveOptions::default())
+                .with_context(|| format!("writing {}", out.display()))?;
+            std::fs::metadata(out).ok().map(|m| m.len())
+        }
+        None => None,
+    };
+    let lat_after = match &timing_feeds {
+        Some(f) => Some(latency(&model, f, a.runs)?),
+        None => None,
+    };
+    if let (Some(b), Some(x)) = (lat_before, lat_after) {
+        notes.push(format!(
+            "latency (runtime, 1 thread, median of {}): {:.3} ms -> {:.3} ms ({:.2}x)",
+            a.runs,
+            b * 1e3,
+            x * 1e3,
+            b / x
+        ));
+    }
+    if a.json {
+        let layers: Vec<_> = before
+            .layers
+            .iter()
+            .map(|l| {
+                let b = after.layers.iter().find(|x| x.node == l.node);
+                json!({"node": l.node, "op": l.op_type, "params_before": l.params,
+                    "params_after": b.map(|x| x.params), "nonzero_after": b.map(|x| x.nonzero),
+                    "macs_before": l.macs, "macs_after": b.map(|x| x.macs)})
+            })
+            .collect();
+        let out = json!({"before": cost_json(&before, size_before),
+            "after": cost_json(&after, size_after),
+            "latency_s": {"before": lat_before, "after": lat_after}, "layers": layers, "groups": groups_json,
+            "sensitivity": sens_json, "notes": notes});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if !sens_json.is_empty() {
+        let mut t = Table::new(&["layer", "params", "error at levels", "chosen"]);
+        for s in &sens_json {
+            let pts: Vec<String> = s["curve"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    format!(
+                        "{:.0}%:{:.4}",
+                        p[0].as_f64().unwrap_or(0.0) * 100.0,
+                        p[1].as_f64().unwrap_or(0.0)
+                    )
+                })
+                .collect();
+            t.row(vec![
+                s["node"].as_str().unwrap_or("").to_string(),
+                s["params"].to_string(),
+                pts.join(" "),
+                format!("{:.0}%", s["chosen"].as_f64().unwrap_or(0.0) * 100.0),
+            ]);
+        }
+        println!("{}", t.render());
+    }
+    let mut t = Table::new(&[
+        "layer",
+        "op",
+        "params",
+        "nonzero",
+        "MACs before",
+        "MACs after",
+    ]);
+    for l in &before.layers {
+        let b = after.layers.iter().find(|x| x.node == l.node);
+        if b.is_some_and(|b| b.params == l.params && b.nonzero == l.nonzero && b.macs == l.macs) {
+            continue;
+        }
+        t.row(vec![
+            l.node.clone(),
+            l.op_type.clone(),
+            format!(
+                "{} -> {}",
+                human(l.params),
+                b.map_or("-".into(), |b| human(b.params))
+            ),
+            b.map_or("-".into(), |b| human(b.nonzero)),
+            human(l.macs),
+            b.map_or("-".into(), |b| human(b.macs)),
+        ]);
+    }
+    println!("{}", t.render());
+    let pct = |a: u64, b: u64| {
+        if a == 0 {
+            0.0
+        } else {
+            100.0 * (1.0 - b as f64 / a as f64)
+        }
+    };
+    println!(
+        "params {} -> {} ({:.1}% fewer), nonzero {} -> {} ({:.1}% fewer), MACs {} -> {} ({:.1}% fewer)",
+        human(before.params),
+        human(after.params),
+        pct(before.params, after.params),
+        human(before.nonzero),
+        human(after.nonzero),
+        pct(before.nonzero, after.nonzero),
+        human(before.macs),
+        human(after.macs),
+        pct(before.macs, after.macs),
+    );
+    if let (Some(b), Some(s)) = (size_before, size_after) {
+        println!("file {} -> {} bytes ({:.1}% smaller)", b, s, pct(b, s));
+    }
+    for n in &notes {
+        println!("note: {n}");
+    }
+    Ok(())
+}
