@@ -9,6 +9,7 @@ mod depthwise;
 mod im2col;
 mod pointwise;
 mod shape;
+mod stride2;
 mod winograd;
 
 pub(crate) use pointwise::{
@@ -25,7 +26,7 @@ pub(crate) use depthwise::{
     DepthwiseKernel, Plane as DepthwisePlane, Portable as PortableBlock,
 };
 
-use crate::{kernels, Activation, KernelError, Kernels, PackedB, Result};
+use crate::{kernels, Activation, KernelError, Kernels, MatRef, PackedA, PackedB, Result};
 
 /// How a convolution is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,6 +60,8 @@ pub struct PackedConv {
     pub(crate) row_plan: Option<depthwise::RowPlan>,
     /// The 16 transformed weight matrices of the Winograd algorithm.
     pub(crate) winograd: Vec<PackedB>,
+    /// Per group, the `cout_g x K` weight matrix packed as the GEMM's A (im2col, pointwise).
+    pub(crate) packed_w: Vec<PackedA>,
 }
 
 impl PackedConv {
@@ -138,6 +141,11 @@ impl PackedConv {
             } else {
                 Vec::new()
             },
+            packed_w: if matches!(algo, ConvAlgo::Im2colGemm | ConvAlgo::Pointwise) {
+                pack_groups(table, shape, weight_oihw)?
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -209,6 +217,14 @@ impl PackedConv {
             _ => im2col::run(self, input_nchw, output_nchw, scratch, threads),
         }
     }
+}
+
+/// Each group's `cout_g x K` weight matrix packed for `table`'s GEMM.
+fn pack_groups(table: &Kernels, s: &Conv2dShape, w: &[f32]) -> Result<Vec<PackedA>> {
+    let (m, k) = (s.cout_g(), s.cin_g() * s.kernel_h * s.kernel_w);
+    (0..s.groups)
+        .map(|g| PackedA::with_kernels(table, MatRef::row_major(&w[g * m * k..][..m * k], m, k)?))
+        .collect()
 }
 
 /// The algorithm [`ConvAlgo::Auto`] picks for a shape, from `benches/conv.rs` (1 thread):
