@@ -306,8 +306,8 @@ fn depthwise_with_non_square_kernels() {
     }
 }
 
-/// Stride-2 depthwise on rows wide enough for the 32-output groups, odd and even padded
-/// widths, asymmetric pads and a vertical stride other than the horizontal one.
+/// Stride-2 depthwise on wide rows (many vector groups and a ragged end), odd and even
+/// padded widths, asymmetric pads and a vertical stride other than the horizontal one.
 #[test]
 fn depthwise_stride_2_wide_rows() {
     for (k, w, sh, pads) in [

@@ -10,7 +10,6 @@
 use std::ops::Range;
 
 use super::shape::{valid_range, Conv2dShape};
-use super::stride2;
 use super::PackedConv;
 use crate::arch::ActKernel;
 use crate::gemm::{parallel, with_workspace};
@@ -113,14 +112,14 @@ pub(crate) unsafe fn plane_generic(
     unsafe { plane::<false, Portable<false>>(p, x, w, out, buf) }
 }
 
-/// Floats of the work buffer of one plane: the zero-padded input plane, then the output
-/// stream of the padded path at stride 1 or the deinterleaved plane at stride 2.
+/// Floats of the work buffer of one plane: the zero-padded input plane and the output
+/// stream of the padded path.
 pub(crate) fn buffer_len(s: &Conv2dShape) -> usize {
     let (ph, pw) = (
         s.in_h + s.pad_top + s.pad_bottom,
         s.in_w + s.pad_left + s.pad_right,
     );
-    (ph + s.out_h().max(ph)) * pw
+    (ph + s.out_h()) * pw
 }
 
 /// Kernels whose taps all fit (3x3 or 5x5 at stride 1 or 2): the plane is copied into a
@@ -128,17 +127,11 @@ pub(crate) fn buffer_len(s: &Conv2dShape) -> usize {
 /// part of one stream over the flattened padded plane (the columns past the output width are
 /// computed and dropped), so even a 7x7 plane runs in full vectors with a single call.
 #[inline(always)]
-fn padded<const FMA: bool, B: Block>(
-    p: &Plane,
-    x: &[f32],
-    w: &[f32],
-    out: &mut [f32],
-    buf: &mut [f32],
-) {
+fn padded<B: Block>(p: &Plane, x: &[f32], w: &[f32], out: &mut [f32], buf: &mut [f32]) {
     let s = p.shape;
     let (h, iw, oh, ow) = (s.in_h, s.in_w, s.out_h(), s.out_w());
     let (ph, pw) = (h + s.pad_top + s.pad_bottom, iw + s.pad_left + s.pad_right);
-    let (pad, stream) = buf[..(ph + oh.max(ph)) * pw].split_at_mut(ph * pw);
+    let (pad, stream) = buf[..(ph + oh) * pw].split_at_mut(ph * pw);
     pad.fill(0.0);
     for (y, row) in x.chunks_exact(iw).enumerate() {
         let at = (y + s.pad_top) * pw + s.pad_left;
@@ -152,8 +145,6 @@ fn padded<const FMA: bool, B: Block>(
         for (oy, row) in out.chunks_exact_mut(ow).enumerate() {
             row.copy_from_slice(&stream[oy * pw..oy * pw + ow]);
         }
-    } else if s.stride_w == 2 && s.dilation_w == 1 {
-        stride2::run::<FMA>(s, pad, stream, pw, out, p.bias, w);
     } else {
         for (oy, row) in out.chunks_exact_mut(ow).enumerate() {
             let srcs = |i: usize| &pad[(oy * s.stride_h + i * s.dilation_h) * pw..];
@@ -180,7 +171,7 @@ pub(crate) unsafe fn plane<const FMA: bool, B: Block>(
     buf: &mut [f32],
 ) {
     if p.plan.inner.is_some() && buf.len() >= buffer_len(p.shape) {
-        padded::<FMA, B>(p, x, w, out, buf);
+        padded::<B>(p, x, w, out, buf);
         // SAFETY: the caller guarantees the CPU features of the table the kernel came from.
         unsafe { (p.act_kernel)(out, p.act) };
         return;

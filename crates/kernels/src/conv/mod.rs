@@ -9,7 +9,6 @@ mod depthwise;
 mod im2col;
 mod pointwise;
 mod shape;
-mod stride2;
 mod winograd;
 
 pub(crate) use pointwise::{
@@ -51,7 +50,8 @@ pub enum ConvAlgo {
 pub struct PackedConv {
     pub(crate) shape: Conv2dShape,
     pub(crate) algo: ConvAlgo,
-    /// OIHW weights; row `o` of the `out_channels x K` matrix of the GEMM.
+    /// OIHW weights, kept only by the direct algorithms (depthwise, direct); the others hold
+    /// them packed in `packed_w` or `winograd`.
     pub(crate) weights: Vec<f32>,
     pub(crate) bias: Option<Vec<f32>>,
     pub(crate) activation: Activation,
@@ -131,7 +131,11 @@ impl PackedConv {
         Ok(PackedConv {
             shape: *shape,
             algo,
-            weights: weight_oihw.to_vec(),
+            weights: if matches!(algo, ConvAlgo::Depthwise | ConvAlgo::Direct) {
+                weight_oihw.to_vec()
+            } else {
+                Vec::new()
+            },
             bias: bias.map(<[f32]>::to_vec),
             activation,
             table,
