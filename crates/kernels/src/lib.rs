@@ -67,5 +67,7 @@ pub mod sparse;
 
 pub use activation::Activation;
 pub use error::{KernelError, Result};
-pub use gemm::{gemm, gemm_prepacked, Bias, GemmParams, MatMut, MatRef, PackedB};
+pub use gemm::{
+    gemm, gemm_packed_a, gemm_prepacked, Bias, GemmParams, MatMut, MatRef, PackedA, PackedB,
+};
 pub use kernels::{kernels, Blocking, Kernels};

@@ -305,3 +305,21 @@ fn depthwise_with_non_square_kernels() {
         assert!(check(&s, Activation::Relu, true, 2, kh as u64) >= 3, "{s}");
     }
 }
+
+/// Stride-2 depthwise on wide rows (many vector groups and a ragged end), odd and even
+/// padded widths, asymmetric pads and a vertical stride other than the horizontal one.
+#[test]
+fn depthwise_stride_2_wide_rows() {
+    for (k, w, sh, pads) in [
+        (3, 83, 2, (1, 1, 1, 1)),
+        (3, 80, 2, (0, 1, 1, 0)),
+        (5, 91, 2, (2, 2, 2, 2)),
+        (5, 70, 1, (2, 1, 0, 2)),
+        (3, 18, 3, (1, 1, 1, 1)),
+    ] {
+        let mut s = Conv2dShape::simple(1, 3, 9, w, 3, k);
+        (s.groups, s.stride_h, s.stride_w) = (3, sh, 2);
+        (s.pad_top, s.pad_left, s.pad_bottom, s.pad_right) = pads;
+        assert!(check(&s, Activation::Relu, true, 2, w as u64) >= 3, "{s}");
+    }
+}

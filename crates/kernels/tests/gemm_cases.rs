@@ -25,6 +25,8 @@ fn large_shapes_cross_every_block() {
                 (1, 300, 701),
                 (1, 1000, 37),
                 (300, 1, 513),
+                // Short K, many rows far apart: the row-of-tiles order (with edges).
+                (101, 1100, 20),
             ] {
                 let mut case = Case::simple(m, n, k);
                 case.beta = 0.5;

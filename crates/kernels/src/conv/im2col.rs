@@ -93,12 +93,11 @@ pub(crate) fn run(
                 threads,
                 ..GemmParams::default()
             };
-            let w =
-                MatRef::row_major(&pc.weights[g * cout_g * k..(g + 1) * cout_g * k], cout_g, k)?;
             let colm = MatRef::row_major(col, k, n)?;
             let at = b * out_image + g * cout_g * n;
             let out = MatMut::row_major(&mut output[at..at + cout_g * n], cout_g, n)?;
-            pc.table.gemm(&params, w, colm, out)?;
+            pc.table
+                .gemm_packed_a(&params, &pc.packed_w[g], colm, out)?;
         }
     }
     Ok(())

@@ -25,7 +25,7 @@ pub(crate) use depthwise::{
     DepthwiseKernel, Plane as DepthwisePlane, Portable as PortableBlock,
 };
 
-use crate::{kernels, Activation, KernelError, Kernels, PackedB, Result};
+use crate::{kernels, Activation, KernelError, Kernels, MatRef, PackedA, PackedB, Result};
 
 /// How a convolution is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -50,7 +50,8 @@ pub enum ConvAlgo {
 pub struct PackedConv {
     pub(crate) shape: Conv2dShape,
     pub(crate) algo: ConvAlgo,
-    /// OIHW weights; row `o` of the `out_channels x K` matrix of the GEMM.
+    /// OIHW weights, kept only by the direct algorithms (depthwise, direct); the others hold
+    /// them packed in `packed_w` or `winograd`.
     pub(crate) weights: Vec<f32>,
     pub(crate) bias: Option<Vec<f32>>,
     pub(crate) activation: Activation,
@@ -59,6 +60,8 @@ pub struct PackedConv {
     pub(crate) row_plan: Option<depthwise::RowPlan>,
     /// The 16 transformed weight matrices of the Winograd algorithm.
     pub(crate) winograd: Vec<PackedB>,
+    /// Per group, the `cout_g x K` weight matrix packed as the GEMM's A (im2col, pointwise).
+    pub(crate) packed_w: Vec<PackedA>,
 }
 
 impl PackedConv {
@@ -128,13 +131,22 @@ impl PackedConv {
         Ok(PackedConv {
             shape: *shape,
             algo,
-            weights: weight_oihw.to_vec(),
+            weights: if matches!(algo, ConvAlgo::Depthwise | ConvAlgo::Direct) {
+                weight_oihw.to_vec()
+            } else {
+                Vec::new()
+            },
             bias: bias.map(<[f32]>::to_vec),
             activation,
             table,
             row_plan: (algo == ConvAlgo::Depthwise).then(|| depthwise::RowPlan::new(shape)),
             winograd: if algo == ConvAlgo::Winograd {
                 winograd::pack(table, shape, weight_oihw)?
+            } else {
+                Vec::new()
+            },
+            packed_w: if matches!(algo, ConvAlgo::Im2colGemm | ConvAlgo::Pointwise) {
+                pack_groups(table, shape, weight_oihw)?
             } else {
                 Vec::new()
             },
@@ -209,6 +221,14 @@ impl PackedConv {
             _ => im2col::run(self, input_nchw, output_nchw, scratch, threads),
         }
     }
+}
+
+/// Each group's `cout_g x K` weight matrix packed for `table`'s GEMM.
+fn pack_groups(table: &Kernels, s: &Conv2dShape, w: &[f32]) -> Result<Vec<PackedA>> {
+    let (m, k) = (s.cout_g(), s.cin_g() * s.kernel_h * s.kernel_w);
+    (0..s.groups)
+        .map(|g| PackedA::with_kernels(table, MatRef::row_major(&w[g * m * k..][..m * k], m, k)?))
+        .collect()
 }
 
 /// The algorithm [`ConvAlgo::Auto`] picks for a shape, from `benches/conv.rs` (1 thread):

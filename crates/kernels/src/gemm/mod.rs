@@ -11,7 +11,7 @@ pub(crate) mod parallel;
 mod view;
 
 pub(crate) use buffer::with_workspace;
-pub use pack::PackedB;
+pub use pack::{PackedA, PackedB};
 pub use view::{MatMut, MatRef};
 
 use crate::{kernels, Activation, KernelError, Kernels, Result};
@@ -61,6 +61,11 @@ pub fn gemm(params: &GemmParams, a: MatRef, b: MatRef, c: MatMut) -> Result<()> 
     kernels().gemm(params, a, b, c)
 }
 
+/// [`gemm`] with an A packed ahead of time by [`PackedA::new`].
+pub fn gemm_packed_a(params: &GemmParams, a: &PackedA, b: MatRef, c: MatMut) -> Result<()> {
+    kernels().gemm_packed_a(params, a, b, c)
+}
+
 /// [`gemm`] with a B packed ahead of time by [`PackedB::new`].
 pub fn gemm_prepacked(params: &GemmParams, a: MatRef, b: &PackedB, c: MatMut) -> Result<()> {
     kernels().gemm_prepacked(params, a, b, c)
@@ -70,7 +75,47 @@ impl Kernels {
     /// `C = act(alpha * A * B + beta * C + bias)` for `A: MxK`, `B: KxN`, `C: MxN`, any strides.
     pub fn gemm(&self, params: &GemmParams, a: MatRef, b: MatRef, c: MatMut) -> Result<()> {
         check(params, (a.rows, a.cols), (b.rows, b.cols), &c)?;
-        driver::run(self, params, a, driver::BSource::Strided(b), c);
+        driver::run(
+            self,
+            params,
+            driver::ASource::Strided(a),
+            driver::BSource::Strided(b),
+            c,
+        );
+        Ok(())
+    }
+
+    /// [`Kernels::gemm`] with A packed ahead of time by [`PackedA::with_kernels`] for a table
+    /// with the same tile height and depth blocking (any other is an error). Bit-identical to
+    /// [`Kernels::gemm`] with the unpacked A, except where that takes a GEMV shortcut
+    /// (`M == 1` or `N == 1`; this always runs the blocked product).
+    pub fn gemm_packed_a(
+        &self,
+        params: &GemmParams,
+        a: &PackedA,
+        b: MatRef,
+        c: MatMut,
+    ) -> Result<()> {
+        if a.mr != self.mr || a.kc != self.blocking.kc.max(1) {
+            return Err(KernelError::PackedMismatch {
+                k: a.k,
+                n: a.m,
+                panel: a.mr,
+                packed_for: a.kernel,
+                want_k: b.rows,
+                want_n: c.rows,
+                want_panel: self.mr,
+                kernel: self.name,
+            });
+        }
+        check(params, (a.m, a.k), (b.rows, b.cols), &c)?;
+        driver::run(
+            self,
+            params,
+            driver::ASource::Packed(a),
+            driver::BSource::Strided(b),
+            c,
+        );
         Ok(())
     }
 
@@ -96,7 +141,13 @@ impl Kernels {
             });
         }
         check(params, (a.rows, a.cols), (b.k, b.n), &c)?;
-        driver::run(self, params, a, driver::BSource::Packed(b), c);
+        driver::run(
+            self,
+            params,
+            driver::ASource::Strided(a),
+            driver::BSource::Packed(b),
+            c,
+        );
         Ok(())
     }
 }

@@ -217,3 +217,80 @@ impl PackedB {
         self.data.slice(self.n.div_ceil(self.nr) * self.nr * self.k)
     }
 }
+
+/// A left-hand side packed once, e.g. a convolution's `out_channels x K` weight matrix at
+/// model load time, for [`Kernels::gemm_packed_a`]. Packed exactly as the driver packs A per
+/// call (depth blocks of the table's `kc`, each holding all rows as panels of `mr`), so a
+/// product with it is bit-identical to one with the unpacked matrix.
+pub struct PackedA {
+    data: AlignedBuf,
+    pub(crate) m: usize,
+    pub(crate) k: usize,
+    /// Panel height: the `mr` of the table it was packed for.
+    pub(crate) mr: usize,
+    /// Depth block: the `kc` of the table it was packed for.
+    pub(crate) kc: usize,
+    pub(crate) kernel: &'static str,
+}
+
+impl std::fmt::Debug for PackedA {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PackedA({}x{}, panels of {} in depth blocks of {} for {})",
+            self.m, self.k, self.mr, self.kc, self.kernel
+        )
+    }
+}
+
+impl PackedA {
+    /// Packs `a` (`M x K`) for the process's table ([`kernels`]).
+    pub fn new(a: MatRef) -> Result<PackedA> {
+        PackedA::with_kernels(kernels(), a)
+    }
+
+    /// Packs `a` (`M x K`) for `table`. Fails only if the packed size overflows `usize`.
+    pub fn with_kernels(table: &Kernels, a: MatRef) -> Result<PackedA> {
+        let (m, k, mr, kc) = (a.rows, a.cols, table.mr, table.blocking.kc.max(1));
+        let rows = m.div_ceil(mr) * mr;
+        let len = rows
+            .checked_mul(k)
+            .filter(|len| len.checked_add(64).is_some())
+            .ok_or(KernelError::TooLarge {
+                a: (m, k),
+                b: (k, 0),
+            })?;
+        let mut data = AlignedBuf::with_len(len);
+        let buf = data.get(len);
+        for pc in (0..k).step_by(kc) {
+            let kb = kc.min(k - pc);
+            pack_a(&mut buf[pc * rows..][..rows * kb], &a, 0..m, pc, kb, mr);
+        }
+        Ok(PackedA {
+            data,
+            m,
+            k,
+            mr,
+            kc,
+            kernel: table.name,
+        })
+    }
+
+    /// Rows (M) of the packed matrix.
+    pub fn rows(&self) -> usize {
+        self.m
+    }
+
+    /// Columns (K) of the packed matrix.
+    pub fn cols(&self) -> usize {
+        self.k
+    }
+
+    /// The panels of rows `r0..` (`r0` a multiple of `mr`) in the depth block starting at `pc`
+    /// (a multiple of `kc`), `kb` deep.
+    pub(crate) fn block(&self, pc: usize, kb: usize, r0: usize) -> &[f32] {
+        let rows = self.m.div_ceil(self.mr) * self.mr;
+        let all = self.data.slice(rows * self.k);
+        &all[pc * rows + r0 * kb..pc * rows + rows * kb]
+    }
+}
