@@ -1,5 +1,5 @@
-//! Phase 1 of a build: a model specialized to concrete input shapes, optimized, with types
-//! re-inferred and every constant-only node folded once.
+//! Phase 1 of a build: a model specialized to concrete input shapes, QDQ patterns fused into
+//! int8 nodes, optimized, with types re-inferred and every constant-only node folded once.
 //!
 //! [`prepare`] is shared by the session and by [`crate::plan::memory_plan`], so the memory
 //! plan a cost model reports is the one the session runs with.
@@ -25,7 +25,9 @@ fn is_nondeterministic(op_type: &str) -> bool {
 }
 
 /// Specializes `model` to `shapes` (by input name), optimizes it at `opt_level` and folds
-/// constant nodes.
+/// constant nodes. From opt level 1 on, QDQ patterns become QLinearConv / QLinearMatMul
+/// ([`crate::lower::int8::fuse_qdq`]) before constant folding could turn `DequantizeLinear(w)`
+/// into f32 weights.
 pub fn prepare(model: &Model, shapes: &[(String, Vec<usize>)], opt_level: u8) -> Result<Prepared> {
     let mut m = model.clone();
     if !shapes.is_empty() {
@@ -36,6 +38,7 @@ pub fn prepare(model: &Model, shapes: &[(String, Vec<usize>)], opt_level: u8) ->
         edgeopt_passes::specialize_inputs(&mut m, &refs)?;
     }
     if opt_level > 0 {
+        crate::lower::int8::fuse_qdq(&mut m)?;
         edgeopt_passes::optimize(&mut m, opt_level)?;
         let opset = m.opset();
         edgeopt_ir::infer::infer_types(&mut m.graph, opset)?;

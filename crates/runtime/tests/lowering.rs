@@ -277,6 +277,28 @@ fn pooling_softmax_concat_transpose_match_reference() {
             assert_all_fast(&sess, op);
         }
     }
+    // Windows all inside the input: the unchecked max paths (2x2 and general, dilated).
+    for (k, s, d, h, w) in [
+        (2, 2, 1, 8, 9),
+        (2, 1, 1, 5, 7),
+        (3, 2, 2, 9, 11),
+        (2, 3, 1, 7, 8),
+    ] {
+        let mut b = ModelBuilder::new(13);
+        b.input("x", &[1, 5, h, w]).node(
+            "MaxPool",
+            &["x"],
+            &["y"],
+            vec![
+                ("kernel_shape", ints(&[k, k])),
+                ("strides", ints(&[s, s])),
+                ("dilations", ints(&[d, d])),
+            ],
+        );
+        b.output("y");
+        let sess = check(&b.build(), &[random_tensor(&[1, 5, h, w], 3)], 0, 1, 0.0);
+        assert_all_fast(&sess, "MaxPool");
+    }
     for axis in [-1i64, 0, 1, 2] {
         let mut b = ModelBuilder::new(13);
         b.input("x", &[3, 4, 5])

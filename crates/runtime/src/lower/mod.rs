@@ -17,12 +17,16 @@ mod binary;
 mod concat;
 mod conv;
 mod depthwise;
+mod fused_elementwise;
+mod gather_map;
 mod gemm;
 mod gemv;
 pub mod int8;
+mod layer_norm;
 mod matmul;
 mod packed_conv;
 mod pool;
+mod reduce;
 mod softmax;
 mod sparse;
 mod transpose;
@@ -162,6 +166,23 @@ impl LoweringRegistry {
         ] {
             r.register("", op, pool::lower);
         }
+        for op in [
+            "Slice",
+            "Pad",
+            "Resize",
+            "Tile",
+            "Expand",
+            "Gather",
+            "DepthToSpace",
+            "SpaceToDepth",
+        ] {
+            r.register("", op, gather_map::lower);
+        }
+        for op in ["ReduceMean", "ReduceSum", "ReduceMax"] {
+            r.register("", op, reduce::lower);
+        }
+        r.register("", "LayerNormalization", layer_norm::lower);
+        r.register(FUSED, "FusedElementwise", fused_elementwise::lower);
         r.register("", "Softmax", softmax::lower);
         r.register("", "Concat", concat::lower);
         r.register("", "Transpose", transpose::lower);
