@@ -423,7 +423,7 @@ fn sum_grads(
 
 /// Makes the leading (batch) dim of the data inputs symbolic, so the training graph takes any
 /// batch size even when the model was exported for batch 1.
-fn relax_batch_dims(g: &mut Graph, data_inputs: &[String]) {
+pub(crate) fn relax_batch_dims(g: &mut Graph, data_inputs: &[String]) {
     for name in data_inputs {
         if let Some(id) = g.find(name) {
             if let ValueType::Tensor(t) = &mut g.value_mut(id).ty {

@@ -9,6 +9,7 @@ use crate::rng::Rng;
 use crate::schedule::{LrSchedule, Schedule};
 use anyhow::{anyhow, bail, Context, Result};
 use edgeopt_ir::{Model, Value};
+use edgeopt_runtime::{Session, SessionOptions};
 use edgeopt_tensor::Tensor;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -82,11 +83,62 @@ pub struct Trainer {
     pub masks: Vec<Option<Vec<f32>>>,
     /// Teacher model for distillation (its first output are the logits).
     pub teacher: Option<Model>,
+    /// Compiled sessions of the training graph and the teacher, built on first use.
+    sessions: Sessions,
 }
 
-/// Runs a model on the executor the trainer uses.
+/// Sessions the trainer reuses across steps (one plan per input shape inside each).
+#[derive(Default)]
+struct Sessions {
+    train: Option<Session>,
+    teacher: Option<Session>,
+}
+
+/// Session options for running training and evaluation graphs with `threads` threads.
+///
+/// Level 1 keeps the graph's nodes as they are apart from constant folding and dead-node
+/// removal, so every forward value the gradient ops read stays where autodiff put it.
+pub fn session_options(threads: usize) -> SessionOptions {
+    SessionOptions {
+        threads: threads.max(1),
+        opt_level: 1,
+        ..SessionOptions::default()
+    }
+}
+
+/// `model` with the leading dim of its first input symbolic (models exported for batch 1
+/// run on whole batches).
+fn batch_free(model: &Model) -> Model {
+    let mut model = model.clone();
+    let g = &mut model.graph;
+    if let Some(x) = edgeopt_ir::exec::feed_inputs(g).first() {
+        let name = g.value(*x).name.clone();
+        crate::autodiff::relax_batch_dims(g, &[name]);
+    }
+    model
+}
+
+/// Runs `feeds` on the session in `slot`, building it from `model()` on first use.
+fn session_run(
+    slot: &mut Option<Session>,
+    model: impl FnOnce() -> Model,
+    threads: usize,
+    feeds: &[Value],
+) -> Result<Vec<Value>> {
+    if slot.is_none() {
+        *slot = Some(Session::new(model(), session_options(threads))?);
+    }
+    let s = slot
+        .as_mut()
+        .ok_or_else(|| anyhow!("no session for the model"))?;
+    Ok(s.run_values(feeds)?)
+}
+
+/// Runs a model once on the runtime the trainer uses (a fresh session; for repeated runs
+/// keep a [`Session`] built with [`session_options`]).
 pub fn execute(model: &Model, feeds: Vec<Value>) -> Result<Vec<Value>> {
-    Ok(edgeopt_ir::exec::run_model(model, feeds)?)
+    let mut s = Session::new(model.clone(), session_options(1))?;
+    Ok(s.run_values(&feeds)?)
 }
 
 fn tensor_of(v: &Value, what: &str) -> Result<Tensor> {
@@ -153,6 +205,7 @@ impl Trainer {
             step: 0,
             config,
             teacher: None,
+            sessions: Sessions::default(),
         })
     }
 
@@ -212,15 +265,28 @@ impl Trainer {
 
     /// One optimizer step on a batch; returns (loss, correct predictions).
     pub fn train_step(&mut self, x: Tensor, y: Tensor) -> Result<(f64, usize)> {
+        let threads = self.config.threads;
         let teacher = match &self.teacher {
             Some(t) => Some(tensor_of(
-                &execute(t, vec![Value::Tensor(x.clone())])?[0],
+                &session_run(
+                    &mut self.sessions.teacher,
+                    || batch_free(t),
+                    threads,
+                    &[Value::Tensor(x.clone())],
+                )
+                .context("running the teacher")?[0],
                 "teacher output",
             )?),
             None => None,
         };
         let feeds = self.feeds(x, y.clone(), teacher)?;
-        let outs = execute(&self.graph.model, feeds).context("running the training graph")?;
+        let outs = session_run(
+            &mut self.sessions.train,
+            || self.graph.model.clone(),
+            threads,
+            &feeds,
+        )
+        .context("running the training graph")?;
         let loss = tensor_of(&outs[0], "loss")?.to_f64_vec()?[0];
         if !loss.is_finite() {
             bail!(
@@ -435,9 +501,18 @@ impl TrainingGraph {
 pub fn evaluate(model: &Model, data: &Dataset, batch: usize) -> Result<(f64, f64)> {
     let (mut loss, mut right) = (0f64, 0usize);
     let idx: Vec<usize> = (0..data.len()).collect();
+    let mut session = None;
+    let threads = crate::ops::util::threads();
+
     for chunk in idx.chunks(batch.max(1)) {
         let (x, y) = data.batch(chunk)?;
-        let z = tensor_of(&execute(model, vec![Value::Tensor(x)])?[0], "model output")?;
+        let z = session_run(
+            &mut session,
+            || batch_free(model),
+            threads,
+            &[Value::Tensor(x)],
+        )?;
+        let z = tensor_of(&z[0], "model output")?;
         right += correct(&z, &y)?;
         let ce = crate::ops::loss::cross_entropy(&z, &y)?;
         loss += ce * chunk.len() as f64;
