@@ -15,8 +15,11 @@ pub struct EstimateOptions {
     pub precision: Precision,
     /// Fraction of weights pruned away, in [0, 1).
     pub sparsity: f64,
-    /// Peak activation bytes from the runtime's memory plan; `None`: liveness analysis.
+    /// Peak activation bytes from the runtime's memory plan (at fp32; scaled to the
+    /// precision); `None`: liveness analysis. [`prepare_runtime`] gives it.
     pub planned_peak_bytes: Option<u64>,
+    /// Nodes the runtime folded at build time (they cost nothing per run).
+    pub folded_nodes: Vec<String>,
 }
 
 impl Default for EstimateOptions {
@@ -25,6 +28,7 @@ impl Default for EstimateOptions {
             precision: Precision::Fp32,
             sparsity: 0.0,
             planned_peak_bytes: None,
+            folded_nodes: Vec::new(),
         }
     }
 }
@@ -66,6 +70,35 @@ pub fn prepare(model: &Model) -> Result<Model> {
     let mut m = model.clone();
     edgeopt_passes::optimize(&mut m, 2)?;
     Ok(m)
+}
+
+/// `model` the way the runtime runs it at these input shapes (`edgeopt_runtime::prepare` at
+/// opt level 2: optimized, constants folded), with [`EstimateOptions::planned_peak_bytes`]
+/// from the runtime's memory plan (the single source of truth for peak memory) and the folded
+/// nodes filled in. Returns the prepared model to pass to [`estimate`].
+pub fn prepare_runtime(
+    model: &Model,
+    shapes: &[(String, Vec<usize>)],
+    opts: &mut EstimateOptions,
+) -> Result<Model> {
+    let p = edgeopt_runtime::prepare::prepare(model, shapes, 2)
+        .map_err(|e| crate::HwError::Invalid(format!("runtime prepare: {e}")))?;
+    let plan = edgeopt_runtime::plan_memory(&p);
+    opts.planned_peak_bytes = Some(plan.peak_bytes as u64);
+    let mut run = vec![false; p.model.graph.nodes.len()];
+    for &i in &p.schedule {
+        run[i] = true;
+    }
+    opts.folded_nodes = p
+        .model
+        .graph
+        .nodes
+        .iter()
+        .zip(&run)
+        .filter(|(_, r)| !**r)
+        .map(|(n, _)| n.name.clone())
+        .collect();
+    Ok(p.model)
 }
 
 fn layer_cost(p: &Profile, l: &Layer, h: &Homes, total_w: u64, prec: Precision) -> LayerCost {
@@ -128,10 +161,22 @@ pub fn estimate(model: &Model, profile: &Profile, opts: &EstimateOptions) -> Res
         1.0 - opts.sparsity,
         profile.compute.winograd,
     )?;
+    let layers: Vec<Layer> = if opts.folded_nodes.is_empty() {
+        layers
+    } else {
+        let folded: std::collections::HashSet<&str> =
+            opts.folded_nodes.iter().map(|s| s.as_str()).collect();
+        layers
+            .into_iter()
+            .filter(|l| !folded.contains(l.name.as_str()))
+            .collect()
+    };
     let weight_bytes = model_weight_bytes(&layers);
-    let peak = opts
-        .planned_peak_bytes
-        .unwrap_or_else(|| memory::peak_activation_bytes(&model.graph, prec));
+    let peak = match opts.planned_peak_bytes {
+        Some(b) if prec == Precision::Fp32 => b,
+        Some(b) => b.saturating_mul(prec.bytes()) / 4,
+        None => memory::peak_activation_bytes(&model.graph, prec),
+    };
     let h = homes(profile, weight_bytes, peak);
     let mut out = Vec::with_capacity(layers.len());
     let mut bytes_per_level = vec![0u64; profile.memory.len()];

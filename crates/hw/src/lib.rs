@@ -20,6 +20,7 @@ pub mod roofline;
 pub mod suite;
 pub mod svg;
 pub mod systolic;
+pub mod validate;
 
 pub use estimate::{estimate, Estimate, EstimateOptions, LayerEstimate};
 pub use layers::{KernelClass, Layer};

@@ -3,7 +3,7 @@
 
 use crate::table::{human, Table};
 use anyhow::{Context, Result};
-use edgeopt_hw::estimate::{estimate, prepare, Estimate, EstimateOptions};
+use edgeopt_hw::estimate::{estimate, prepare_runtime, Estimate, EstimateOptions};
 use edgeopt_hw::{Precision, Profile};
 use std::path::PathBuf;
 
@@ -77,11 +77,13 @@ fn per_layer(e: &Estimate) -> String {
     t.render()
 }
 
-/// Loads the model with fixed shapes (symbolic dims default to 1) and optimizes it.
+/// Loads the model with fixed shapes (symbolic dims default to 1) and prepares it the way the
+/// runtime does; `opts` gets the runtime's planned peak memory and folded nodes.
 pub fn load_prepared(
     model: &std::path::Path,
     shapes: &[String],
     dims: &[String],
+    opts: &mut EstimateOptions,
 ) -> Result<edgeopt_ir::Model> {
     let shapes = crate::feeds::parse_shapes(shapes)?;
     let mut dims = crate::feeds::parse_dims(dims)?;
@@ -94,11 +96,15 @@ pub fn load_prepared(
         }
     }
     let m = super::load_shaped(model, &shapes, &dims)?;
-    prepare(&m).with_context(|| format!("optimizing {}", model.display()))
+    prepare_runtime(&m, &[], opts).with_context(|| format!("preparing {}", model.display()))
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let model = load_prepared(&a.model, &a.shapes, &a.dims)?;
+    let mut base = EstimateOptions {
+        sparsity: a.sparsity,
+        ..EstimateOptions::default()
+    };
+    let model = load_prepared(&a.model, &a.shapes, &a.dims, &mut base)?;
     let profiles: Vec<Profile> = a
         .devices
         .iter()
@@ -114,8 +120,7 @@ pub fn run(a: Args) -> Result<()> {
         for &precision in &precisions {
             let opts = EstimateOptions {
                 precision,
-                sparsity: a.sparsity,
-                planned_peak_bytes: None,
+                ..base.clone()
             };
             estimates.push(
                 estimate(&model, p, &opts)
