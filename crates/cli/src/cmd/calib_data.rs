@@ -3,8 +3,8 @@
 //! `--std`). Each sample is shaped like the model's inputs.
 
 use crate::feeds::{concrete_shape, Rng};
-use edgeopt_data::npy::{read_npy, read_npz};
 use anyhow::{anyhow, bail, Context, Result};
+use edgeopt_data::npy::{read_npy, read_npz};
 use edgeopt_ir::{Graph, ValueId};
 use edgeopt_tensor::{DType, Tensor};
 use std::collections::HashMap;
