@@ -139,8 +139,10 @@ fn step_times(s: &mut Session, inputs: &[Tensor], runs: usize) -> Result<BTreeMa
         for st in s.profile() {
             per.entry(st.node).or_default().push(st.time.as_secs_f64());
         }
+        // Profiles accumulate while profiling stays on: switch it off so the next run's
+        // `set_profiling(true)` starts from zero and each sample is one run's time.
+        s.set_profiling(false);
     }
-    s.set_profiling(false);
     Ok(per
         .into_iter()
         .map(|(k, mut v)| (k, median(&mut v)))
