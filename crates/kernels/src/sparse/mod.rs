@@ -42,6 +42,7 @@ impl SparseImpl {
 
     /// Every implementation usable on this CPU, generic first (for tests and benchmarks).
     pub fn available() -> Vec<SparseImpl> {
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut all = vec![SparseImpl::Generic];
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
