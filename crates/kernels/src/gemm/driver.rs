@@ -11,8 +11,9 @@ use super::{gemv, parallel, Bias, GemmParams};
 use crate::arch::{Epilogue, TileBias};
 use crate::{Activation, Kernels};
 
-/// Largest tile the edge buffer holds.
-const MAX_TILE: usize = 256;
+/// Largest tile the edge buffer holds (the biggest table tile is 12 x 32; tuning variants
+/// go up to 64 columns).
+const MAX_TILE: usize = 32 * 64;
 
 pub(crate) enum ASource<'a> {
     Strided(MatRef<'a>),
@@ -309,11 +310,11 @@ fn edge_tile(
     let (mr, nr, c) = (t.mr, t.nr, job.c);
     let (beta, act, bias) = epilogue(job, depth);
     assert!(
-        mr * nr <= scratch.len() && mr <= 32 && nr <= 32,
+        mr * nr <= scratch.len() && mr <= 64 && nr <= 64,
         "tables keep tiles small"
     );
     let buf = scratch;
-    let mut pad = [0f32; 32];
+    let mut pad = [0f32; 64];
     let bias = match bias {
         Bias::None => TileBias::None,
         Bias::PerRow(v) => {
