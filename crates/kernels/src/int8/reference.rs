@@ -39,12 +39,16 @@ pub fn requantize(acc: &[i32], m: usize, n: usize, rq: &Requant, mut out: QOutpu
     let quant = |i: usize, j: usize, lo: i64, hi: i64| {
         let r = ((value(i, j) as f32 * scale(i)).round_ties_even() as i64)
             .saturating_add(rq.zero_point as i64);
+        let (lo, hi) = match rq.clamp {
+            Some((a, b)) => ((a as i64).clamp(lo, hi), (b as i64).clamp(lo, hi)),
+            None => (lo, hi),
+        };
         let lo = if rq.relu {
             lo.max(rq.zero_point as i64)
         } else {
             lo
         };
-        r.clamp(lo, hi)
+        r.max(lo).min(hi)
     };
     for i in 0..m {
         for j in 0..n {

@@ -28,6 +28,7 @@ pub(crate) fn table() -> Int8Kernels {
             dequantize_u8: dequantize::<u8>,
             dequantize_i8: dequantize::<i8>,
         },
+        dot: None,
     }
 }
 

@@ -14,9 +14,10 @@ use super::{portable, QuantKernels, StoreKernels};
 const MR: usize = 6;
 const NR: usize = 16;
 
-pub(crate) fn plug(table: &mut Int8Kernels) {
+/// Installs the AVX2 kernels when the CPU has AVX2; says whether it did.
+pub(crate) fn plug(table: &mut Int8Kernels) -> bool {
     if !is_x86_feature_detected!("avx2") {
-        return;
+        return false;
     }
     table.name = "x86_64_avx2";
     table.mr = MR;
@@ -37,6 +38,7 @@ pub(crate) fn plug(table: &mut Int8Kernels) {
         dequantize_u8: dequantize::<u8>,
         dequantize_i8: dequantize::<i8>,
     };
+    true
 }
 
 // Safety of everything below: the contracts of `arch/mod.rs`; `plug` installs these only when

@@ -37,6 +37,7 @@ impl Kernel for QConvKernel {
             },
             zero_point: self.y_zp,
             relu: false,
+            clamp: None,
         };
         let out = output(io, self.out)?;
         let k = int8_kernels();
