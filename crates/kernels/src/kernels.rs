@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use crate::arch::{self, ActKernel, GemvKernel, MicroKernel};
-use crate::conv::{DepthwiseKernel, PointwiseKernel};
+use crate::conv::{DepthwiseKernel, PointwiseKernel, WinogradTransforms};
 use crate::elementwise::{BinaryKernel, UnaryKernel};
 use crate::norm::NormKernel;
 use crate::softmax::SoftmaxKernel;
@@ -40,6 +40,7 @@ pub struct Kernels {
     pub(crate) act: ActKernel,
     pub(crate) depthwise: DepthwiseKernel,
     pub(crate) pointwise: PointwiseKernel,
+    pub(crate) winograd: WinogradTransforms,
     pub(crate) unary: UnaryKernel,
     pub(crate) binary: BinaryKernel,
     pub(crate) softmax: SoftmaxKernel,

@@ -90,6 +90,7 @@ pub(crate) fn native_tables(generic: &Kernels) -> Vec<Kernels> {
     {
         let mut fma = generic.clone();
         if x86_64_fma::plug(&mut fma) {
+            fma.winograd = crate::conv::winograd_x86::AVX2;
             if let Some(avx512) = x86_64_avx512::table(&fma) {
                 tables.push(fma);
                 tables.push(avx512);

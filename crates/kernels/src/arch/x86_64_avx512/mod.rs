@@ -48,6 +48,7 @@ fn with_tile(base: &Kernels, name: &'static str, tile: Tile) -> Kernels {
         nr: 16 * tile.nv,
         mmm: tile.kernel,
         blocking: tile.blocking,
+        winograd: crate::conv::winograd_x86::AVX512,
         ..base.clone()
     }
 }
