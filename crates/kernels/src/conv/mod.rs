@@ -22,7 +22,8 @@ pub use shape::Conv2dShape;
 #[allow(unused_imports)]
 pub(crate) use depthwise::{
     plane as depthwise_plane, plane_generic as depthwise_generic, Block as DepthwiseBlock,
-    DepthwiseKernel, Plane as DepthwisePlane, Portable as PortableBlock,
+    DepthwiseKernel, DepthwiseLanes, Plane as DepthwisePlane, Portable as PortableBlock,
+    PortableLanes,
 };
 
 use crate::{kernels, Activation, KernelError, Kernels, MatRef, PackedA, PackedB, Result};
