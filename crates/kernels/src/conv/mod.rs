@@ -25,7 +25,8 @@ pub(crate) use winograd::{Transforms as WinogradTransforms, GENERIC as WINOGRAD_
 #[allow(unused_imports)]
 pub(crate) use depthwise::{
     plane as depthwise_plane, plane_generic as depthwise_generic, Block as DepthwiseBlock,
-    DepthwiseKernel, Plane as DepthwisePlane, Portable as PortableBlock,
+    DepthwiseKernel, DepthwiseLanes, Plane as DepthwisePlane, Portable as PortableBlock,
+    PortableLanes,
 };
 
 use crate::{kernels, Activation, KernelError, Kernels, MatRef, PackedA, PackedB, Result};
