@@ -11,6 +11,7 @@ mod pointwise;
 mod shape;
 mod winograd;
 
+pub(crate) use im2col::Im2colSource;
 pub(crate) use pointwise::{
     pixels as pointwise_pixels, pointwise_generic, Job as PointwiseJob, Out as PointwiseOut,
     PointwiseKernel,
