@@ -106,3 +106,32 @@ fn nan_calibration_data_is_refused_and_nothing_is_written() {
     );
     assert!(!q.exists(), "an output file was written despite the error");
 }
+
+#[test]
+fn wrong_shape_calibration_data_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = zoo_cnn(dir.path());
+    let calib = dir.path().join("calib.npy");
+    // 3 channels where the model takes 1: 2 * 3 * 28 * 28 elements split into 6 samples of
+    // 1x1x28x28 would silently mix channels, so the rank/dims must be checked.
+    write_npy_f32(&calib, &[2, 1, 28, 27], &vec![0.5f32; 2 * 28 * 27]);
+    let q = dir.path().join("out.onnx");
+    let out = edgeopt(&[
+        "quantize",
+        &model,
+        "--calib",
+        calib.to_str().expect("utf-8 temp path"),
+        "-o",
+        q.to_str().expect("utf-8 temp path"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "wrong-shape calibration data was accepted"
+    );
+    assert!(
+        stderr.contains("shape"),
+        "the error does not name the shape: {stderr}"
+    );
+    assert!(!q.exists(), "an output file was written despite the error");
+}

@@ -5,7 +5,6 @@ use super::calib_data::{load_samples, progress_bar, read_labels, DataArgs};
 use crate::table::Table;
 use anyhow::{Context, Result};
 use edgeopt_quant::report::{compare, Report};
-use edgeopt_quant::Reference;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -76,7 +75,7 @@ pub fn run(a: Args) -> Result<()> {
         &candidate,
         &data,
         labels.as_deref(),
-        &Reference,
+        &*a.opts.engine(),
         &mut progress_bar(),
     )?;
     if a.json {

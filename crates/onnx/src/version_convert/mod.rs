@@ -185,6 +185,11 @@ pub fn upgrade_blockers(graph: &Graph, from: i64, to: i64) -> Vec<String> {
 }
 
 fn collect_blockers(g: &Graph, from: i64, to: i64, rules: &[Rule], out: &mut Vec<String>) {
+    collect(g, from, to, rules, true, out)
+}
+
+/// Subgraph nodes are not rewritten (only changes that keep the meaning pass there).
+fn collect(g: &Graph, from: i64, to: i64, rules: &[Rule], top: bool, out: &mut Vec<String>) {
     for n in &g.nodes {
         if n.op.domain().is_empty() {
             let op = n.op_type();
@@ -193,19 +198,18 @@ fn collect_blockers(g: &Graph, from: i64, to: i64, rules: &[Rule], out: &mut Vec
             }
             for v in crossed(op, from, to) {
                 let handled = same_meaning::keeps_meaning(op, v)
-                    || rules
-                        .iter()
-                        .any(|r| r.version == v && r.op_types.contains(&op));
+                    || (top
+                        && rules
+                            .iter()
+                            .any(|r| r.version == v && r.op_types.contains(&op)));
                 if !handled {
-                    out.push(format!("{op} (changes at opset {v})"));
+                    let place = if top { "" } else { " in a subgraph" };
+                    out.push(format!("{op} (changes at opset {v}){place}"));
                 }
             }
         }
-        // Subgraph nodes are not rewritten: any change there blocks the conversion.
         for sg in n.op.subgraphs() {
-            for c in crate::opset_change_conflicts(sg, from, to) {
-                out.push(format!("{c} in a subgraph"));
-            }
+            collect(sg, from, to, rules, false, out);
         }
     }
 }

@@ -82,6 +82,7 @@ const KEEPS_MEANING: &[(&str, &[i64])] = &[
     // Shape start/end (15), Pad axes / wrap mode (18, 19), Split num_outputs (18, `split.rs`).
     ("Identity", &[13, 14, 16, 19, 21, 23, 24, 25]),
     ("Cast", &[13, 19, 21, 23, 24, 25]),
+    ("CastLike", &[19, 21, 23, 24, 25]),
     ("Constant", &[12, 13, 19, 21, 23, 24, 25]),
     ("ConstantOfShape", &[20, 21, 23, 24, 25]),
     ("Reshape", &[13, 14, 19, 21, 23, 24, 25]),
@@ -105,6 +106,10 @@ const KEEPS_MEANING: &[(&str, &[i64])] = &[
     ("DepthToSpace", &[13]),
     ("SpaceToDepth", &[13]),
     ("Resize", &[18, 19]),
+    // Control flow: sequence (13) and optional (16) types, new element types after.
+    ("If", &[13, 16, 19, 21, 23, 24, 25]),
+    ("Loop", &[13, 16, 19, 21, 23, 24, 25]),
+    ("Scan", &[16, 19, 21, 23, 24, 25]),
     // Quantization: scalar parameters before 13, so the new axis (13), float8 (19), blocks
     // (21) and new types (23-25) keep the meaning.
     ("QuantizeLinear", &[13, 19, 21, 23, 24, 25]),
