@@ -78,7 +78,16 @@ impl Geometry {
         let tiles = th * tw;
         let a2 = (m + 2) * (m + 2);
         let per_tile = a2 * (s.in_channels + s.out_channels) * 4;
-        let budget = (BLOCK_BYTES / per_tile.max(1)).max(1);
+        // Each block streams all `A^2` weight matrices once: when they outweigh the
+        // transformed inputs and products of the whole image (deep layers on small images),
+        // one block of every tile moves the fewest bytes.
+        let weights_dominate =
+            s.in_channels * s.out_channels >= tiles * (s.in_channels + s.out_channels);
+        let budget = if weights_dominate {
+            tiles
+        } else {
+            (BLOCK_BYTES / per_tile.max(1)).max(1)
+        };
         let blocks = tiles.div_ceil(budget).max(1);
         let mr = table.mr.max(1);
         let block = tiles.div_ceil(blocks).div_ceil(mr) * mr;
