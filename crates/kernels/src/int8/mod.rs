@@ -22,6 +22,7 @@
 mod arch;
 mod conv;
 mod depthwise;
+mod elementwise;
 mod error;
 mod gemm;
 mod gemm_dot;
@@ -33,11 +34,14 @@ mod requant;
 mod tests;
 #[cfg(test)]
 mod tests_dot;
+#[cfg(test)]
+mod tests_elementwise;
 
 use std::fmt;
 use std::sync::OnceLock;
 
 pub use conv::{qconv, ConvGeometry, PackedConv};
+pub use elementwise::{add, QParams};
 pub use error::{QError, QResult};
 pub use gemm::{qgemm, QInput};
 pub use pack::{PackedWeights, WeightsRef};

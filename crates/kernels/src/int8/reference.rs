@@ -116,3 +116,17 @@ pub fn quantize_one(x: f32, scale: f32, zp: i32, lo: i32, hi: i32) -> i32 {
         .saturating_add(zp as i64)
         .clamp(lo as i64, hi as i64) as i32
 }
+
+/// The QDQ residual add of one element: dequantize both in f32, add, quantize into `[lo, hi]`.
+pub fn add_one(
+    a: i32,
+    pa: (f32, i32),
+    b: i32,
+    pb: (f32, i32),
+    py: (f32, i32),
+    lo: i32,
+    hi: i32,
+) -> i32 {
+    let v = (a - pa.1) as f32 * pa.0 + (b - pb.1) as f32 * pb.0;
+    quantize_one(v, py.0, py.1, lo, hi)
+}

@@ -25,6 +25,7 @@ pub(crate) mod x86_64_vnni;
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod aarch64_neon;
 
+use super::elementwise::AddParams;
 use super::requant::RowParams;
 use super::Int8Kernels;
 
@@ -75,6 +76,9 @@ pub(crate) struct QuantKernels {
     pub quantize_i8: unsafe fn(&[f32], f32, i32, &mut [i8]),
     pub dequantize_u8: unsafe fn(&[u8], f32, i32, &mut [f32]),
     pub dequantize_i8: unsafe fn(&[i8], f32, i32, &mut [f32]),
+    /// Quantized addition `(a, b, params, y)` of equal lengths (`elementwise.rs`).
+    pub add_u8: unsafe fn(&[u8], &[u8], &AddParams, &mut [u8]),
+    pub add_i8: unsafe fn(&[i8], &[i8], &AddParams, &mut [i8]),
 }
 
 /// Dot micro-kernel `(kq, a, b, c)`: `c[i * nr + j] = sum_{q < kq, t < 4} a[q][i][t] *

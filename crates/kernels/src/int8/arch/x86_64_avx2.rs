@@ -7,6 +7,7 @@
 
 use std::arch::x86_64::*;
 
+use super::super::elementwise::AddParams;
 use super::super::requant::RowParams;
 use super::super::{Int8Kernels, QElem};
 use super::{portable, QuantKernels, StoreKernels};
@@ -37,6 +38,8 @@ pub(crate) fn plug(table: &mut Int8Kernels) -> bool {
         quantize_i8: quantize::<i8>,
         dequantize_u8: dequantize::<u8>,
         dequantize_i8: dequantize::<i8>,
+        add_u8: add::<u8>,
+        add_i8: add::<i8>,
     };
     true
 }
@@ -205,7 +208,7 @@ unsafe fn pair(w0: i32, w1: i32) -> __m256i {
 /// a zero weight on its partner.
 #[allow(clippy::needless_range_loop)]
 #[target_feature(enable = "avx2")]
-unsafe fn depthwise_row(rows: [*const i16; 3], w: &[i32; 9], s: usize, acc: &mut [i32]) {
+pub(crate) unsafe fn depthwise_row(rows: [*const i16; 3], w: &[i32; 9], s: usize, acc: &mut [i32]) {
     let n = acc.len();
     let mut o = 0;
     unsafe {
@@ -265,4 +268,9 @@ unsafe fn quantize<T: QElem>(x: &[f32], scale: f32, zp: i32, out: &mut [T]) {
 #[target_feature(enable = "avx2")]
 unsafe fn dequantize<T: QElem>(x: &[T], scale: f32, zp: i32, out: &mut [f32]) {
     unsafe { portable::dequantize(x, scale, zp, out) }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn add<T: QElem>(a: &[T], b: &[T], p: &AddParams, y: &mut [T]) {
+    unsafe { portable::add(a, b, p, y) }
 }

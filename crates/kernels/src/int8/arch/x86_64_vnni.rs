@@ -10,7 +10,7 @@ use std::arch::x86_64::*;
 
 use super::super::requant::RowParams;
 use super::super::Int8Kernels;
-use super::{portable, portable_dot, DotKernels};
+use super::{portable, portable_dot, x86_64_avx2, DotKernels};
 
 /// Rows of the micro-kernel tile (weight rows: one broadcast each per quad).
 const MR: usize = 8;
@@ -31,6 +31,7 @@ pub(crate) fn plug(table: &mut Int8Kernels, wide: bool) -> bool {
     table.mr = MR;
     table.store.u8 = store_u8;
     table.store.i8 = store_i8;
+    table.depthwise_row = depthwise_row;
     if wide {
         table.name = "x86_64_vnni512";
         table.nr = NR_ZMM;
@@ -260,3 +261,66 @@ macro_rules! store_8bit {
 
 store_8bit!(store_u8, u8, _mm512_mask_cvtusepi32_storeu_epi8);
 store_8bit!(store_i8, i8, _mm512_mask_cvtsepi32_storeu_epi8);
+
+/// A broadcast pair of i16 weights `(w0, w1)` for `vpmaddwd`.
+#[target_feature(enable = "avx512f")]
+unsafe fn pair(w0: i32, w1: i32) -> __m512i {
+    _mm512_set1_epi32((w0 as u16 as u32 | (w1 as u16 as u32) << 16) as i32)
+}
+
+/// Depthwise row, the AVX2 scheme (see `x86_64_avx2::depthwise_row`) on 512-bit registers:
+/// 32 outputs per step at stride 1 (the 128-bit-lane interleave undone by one two-source
+/// permute per 16 outputs), 16 at stride 2; the rest goes to the AVX2 kernel.
+#[allow(clippy::needless_range_loop)]
+#[target_feature(enable = "avx512f,avx512bw,avx2")]
+unsafe fn depthwise_row(rows: [*const i16; 3], w: &[i32; 9], s: usize, acc: &mut [i32]) {
+    let n = acc.len();
+    let mut o = 0;
+    unsafe {
+        let ld = |r: usize, off: usize| _mm512_loadu_si512(rows[r].add(off) as *const _);
+        let w01: [__m512i; 3] = std::array::from_fn(|r| pair(w[3 * r], w[3 * r + 1]));
+        if s == 1 {
+            let (w2a, w2b) = (pair(w[2], w[5]), pair(w[8], 0));
+            let z = _mm512_setzero_si512();
+            let first = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
+            let second = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
+            // Reads up to x[o + 33]; rows hold n + 2 values.
+            while o + 32 <= n {
+                let (mut lo, mut hi) = (z, z);
+                for r in 0..3 {
+                    let (v0, v1) = (ld(r, o), ld(r, o + 1));
+                    let l = _mm512_madd_epi16(_mm512_unpacklo_epi16(v0, v1), w01[r]);
+                    let h = _mm512_madd_epi16(_mm512_unpackhi_epi16(v0, v1), w01[r]);
+                    lo = _mm512_add_epi32(lo, l);
+                    hi = _mm512_add_epi32(hi, h);
+                }
+                let (a, b, c) = (ld(0, o + 2), ld(1, o + 2), ld(2, o + 2));
+                lo = _mm512_add_epi32(lo, _mm512_madd_epi16(_mm512_unpacklo_epi16(a, b), w2a));
+                hi = _mm512_add_epi32(hi, _mm512_madd_epi16(_mm512_unpackhi_epi16(a, b), w2a));
+                lo = _mm512_add_epi32(lo, _mm512_madd_epi16(_mm512_unpacklo_epi16(c, z), w2b));
+                hi = _mm512_add_epi32(hi, _mm512_madd_epi16(_mm512_unpackhi_epi16(c, z), w2b));
+                let out = acc.as_mut_ptr().add(o);
+                _mm512_storeu_si512(out as *mut _, _mm512_permutex2var_epi64(lo, first, hi));
+                _mm512_storeu_si512(
+                    out.add(16) as *mut _,
+                    _mm512_permutex2var_epi64(lo, second, hi),
+                );
+                o += 32;
+            }
+        } else if s == 2 {
+            let w2: [__m512i; 3] = std::array::from_fn(|r| pair(w[3 * r + 2], 0));
+            // Reads up to x[2 o + 33]; rows hold 2 n + 1 values.
+            while o + 17 <= n {
+                let mut sum = _mm512_setzero_si512();
+                for r in 0..3 {
+                    sum = _mm512_add_epi32(sum, _mm512_madd_epi16(ld(r, 2 * o), w01[r]));
+                    sum = _mm512_add_epi32(sum, _mm512_madd_epi16(ld(r, 2 * o + 2), w2[r]));
+                }
+                _mm512_storeu_si512(acc.as_mut_ptr().add(o) as *mut _, sum);
+                o += 16;
+            }
+        }
+        let tail = rows.map(|r| r.add(o * s));
+        x86_64_avx2::depthwise_row(tail, w, s, &mut acc[o..]);
+    }
+}
