@@ -103,6 +103,8 @@ pub struct Args {
     json: bool,
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    qat: super::qat::QatOpts,
 }
 
 fn file_size(p: &std::path::Path) -> u64 {
@@ -171,6 +173,14 @@ pub fn run(a: Args) -> Result<()> {
             selection: sel,
         };
         let stats = edgeopt_quant::calibrate(&model, &calib, &cfg, &*engine, &mut progress_bar())?;
+        // With --qat the fine-tuned model is exported; reports compare it with the original.
+        let original = model.clone();
+        if a.qat.qat {
+            if a.target_agreement.is_some() || a.max_drop.is_some() || a.target_cosine.is_some() {
+                bail!("--qat does not combine with the fallback targets");
+            }
+            model = super::qat::fine_tune(&model, &stats, &cfg, &a.qat)?;
+        }
         let target = match (a.target_agreement, a.max_drop, a.target_cosine) {
             (Some(_), Some(_), _) => bail!("give --target-agreement or --max-drop, not both"),
             (Some(t), None, _) => Some(Target::Agreement(t)),
@@ -208,7 +218,7 @@ pub fn run(a: Args) -> Result<()> {
                 let r = edgeopt_quant::quantize_with_stats(&model, &stats, &cfg)?;
                 if a.report {
                     report = Some(compare(
-                        &model,
+                        &original,
                         &r.model,
                         &eval,
                         labels.as_deref(),
