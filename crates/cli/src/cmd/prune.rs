@@ -105,9 +105,11 @@ pub struct Args {
     /// Timed runs for --latency.
     #[arg(long, default_value_t = 10)]
     runs: usize,
-    /// Channel/neuron: round each group's kept channels to a multiple of this (groups with
-    /// fewer channels are not rounded; 1: no rounding). Kernels run faster on multiples of 8.
-    #[arg(long, default_value_t = 8)]
+    /// Channel/neuron: round each group's kept channels to the nearest multiple of this
+    /// (groups with fewer channels are not rounded). Default 1 (no rounding): on ResNet-18,
+    /// MobileNetV2 and PP-OCR det, rounding to 8 or 16 added MACs without running the
+    /// remaining ones faster (BENCHMARKS.md).
+    #[arg(long, default_value_t = 1)]
     round_to: usize,
     /// Labelled data (IDX dir, `train-*` and `t10k-*`, e.g. Fashion-MNIST): for
     /// --criterion taylor and accuracy before/after. Defaults to the --finetune directory.
@@ -388,7 +390,6 @@ fn prune_and_finetune(model: Model, a: &Args, d: &Data) -> Result<Model> {
         }
         Ok(())
     };
-    let test = &d.test;
     let log = |e: &Event| match e {
         Event::Pruned {
             step,
@@ -396,12 +397,8 @@ fn prune_and_finetune(model: Model, a: &Args, d: &Data) -> Result<Model> {
             sparsity,
         } => eprintln!("step {step}/{steps}: pruned to {:.1}%", sparsity * 100.0),
         Event::Epoch { step, stats } => eprintln!(
-            "step {step}: epoch {} loss {:.4} train acc {:.4} ({:.0} s, {} test samples held out)",
-            stats.epoch,
-            stats.loss,
-            stats.accuracy,
-            stats.seconds,
-            test.len()
+            "step {step}: epoch {} loss {:.4} train acc {:.4} ({} samples, {:.0} s)",
+            stats.epoch, stats.loss, stats.accuracy, stats.samples, stats.seconds
         ),
         Event::Resumed { step, finetuned } => eprintln!(
             "resumed from the checkpoint: {step} step(s) done{}",
