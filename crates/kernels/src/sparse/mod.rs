@@ -156,7 +156,15 @@ impl CsrMatrix {
             // 1.6x slower than this scalar loop on the Xeon here (gathers are slow), so every
             // implementation shares it.
             for b in 0..batch {
-                self.dots(&x[b * k..][..k], &mut y[b * m..][..m], bias);
+                let (xb, yb) = (&x[b * k..][..k], &mut y[b * m..][..m]);
+                match imp {
+                    #[cfg(target_arch = "x86_64")]
+                    SparseImpl::Avx2Fma if SparseImpl::available().contains(&imp) => {
+                        // SAFETY: the CPU has AVX2 and FMA; xb holds K values.
+                        unsafe { x86_64_fma::dots(self, xb, yb, bias) }
+                    }
+                    _ => self.dots(xb, yb, bias),
+                }
             }
         }
         if act != Activation::None {

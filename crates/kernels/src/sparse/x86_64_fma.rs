@@ -144,3 +144,29 @@ unsafe fn narrow<const V: usize>(
         }
     }
 }
+
+/// `y[r] = bias[r] + sum_j w[r, j] * x[j]` for every row, scalar FMAs into eight independent
+/// sums (the generic `dots` with fused multiply-adds: one instruction less per nonzero).
+///
+/// Safety: the CPU has AVX2 and FMA; `x.len() == K`, `y.len() == M`, a bias has `M` values.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn dots(w: &CsrMatrix, x: &[f32], y: &mut [f32], bias: Option<&[f32]>) {
+    for (r, out) in y.iter_mut().enumerate() {
+        let (cols, vals) = w.row(r);
+        let mut acc = [0f32; 8];
+        let mut cc = cols.chunks_exact(8);
+        let mut vc = vals.chunks_exact(8);
+        for (c, v) in (&mut cc).zip(&mut vc) {
+            for l in 0..8 {
+                // SAFETY: column indices are < K (from_dense) and x.len() == K.
+                acc[l] = v[l].mul_add(unsafe { *x.get_unchecked(c[l] as usize) }, acc[l]);
+            }
+        }
+        let mut s =
+            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        for (c, v) in cc.remainder().iter().zip(vc.remainder()) {
+            s = v.mul_add(x[*c as usize], s);
+        }
+        *out = s + bias.map_or(0.0, |b| b[r]);
+    }
+}
