@@ -73,6 +73,7 @@ pub(crate) fn tile_variants(fma: &Kernels) -> Vec<Kernels> {
         with_tile(fma, "avx512 12x32", tile(12, 2, mmm::kernel::<12, 2>)),
         with_tile(fma, "avx512 14x32", tile(14, 2, mmm::kernel::<14, 2>)),
         with_tile(fma, "avx512 8x48", tile(8, 3, mmm::kernel::<8, 3>)),
+        with_tile(fma, "avx512 8x32", tile(8, 2, mmm::kernel::<8, 2>)),
         with_tile(fma, "avx512 6x64", tile(6, 4, mmm::kernel::<6, 4>)),
         with_tile(fma, "avx512 7x48", tile(7, 3, mmm::kernel::<7, 3>)),
     ]
