@@ -89,7 +89,9 @@ impl Session {
 
     /// Loads an ONNX file (with the passes' fused ops known) and builds a session.
     pub fn from_path(path: impl AsRef<Path>, opts: SessionOptions) -> Result<Session> {
-        let model = edgeopt_onnx::load_model(path.as_ref(), &edgeopt_onnx::LoadOptions::default())?;
+        let model = crate::trace::phase("import", || {
+            edgeopt_onnx::load_model(path.as_ref(), &edgeopt_onnx::LoadOptions::default())
+        })?;
         Session::new(model, opts)
     }
 
@@ -130,7 +132,9 @@ impl Session {
             .map(|(f, s)| (f.name.clone(), s.clone()))
             .collect();
         let p = prepare(&self.model, &named, self.opts.opt_level)?;
-        let exec = Executable::build(p, &self.opts.lowering, self.opts.threads)?;
+        let exec = crate::trace::phase("plan + lower", || {
+            Executable::build(p, &self.opts.lowering, self.opts.threads)
+        })?;
         if self.plans.len() >= self.opts.max_plans.max(1) {
             self.plans.remove(0);
         }
