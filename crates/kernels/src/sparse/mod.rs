@@ -33,7 +33,7 @@ pub enum SparseImpl {
 impl SparseImpl {
     /// The implementation matching the process's dense kernel table ([`crate::kernels`]).
     pub fn native() -> SparseImpl {
-        if kernels().name() == "x86_64_fma" {
+        if matches!(kernels().name(), "x86_64_fma" | "x86_64_avx512") {
             SparseImpl::Avx2Fma
         } else {
             SparseImpl::Generic
