@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use edgeopt_ir::exec::run_model;
-use edgeopt_ir::{AttrList, Model, Value};
+use edgeopt_ir::{AttrList, Model, Value, ValueId, ValueType};
 use edgeopt_prune::channel::{group_sizes, prune_structured_to};
 use edgeopt_prune::finetune::{gradual, Event, Gradual};
 use edgeopt_prune::rules::analyze;
 use edgeopt_prune::schedule::cubic;
 use edgeopt_prune::{layers, normalize, prune_masks, Criterion, Mask, PruneError, Target};
-use edgeopt_tensor::Tensor;
+use edgeopt_tensor::{Dim, Tensor};
 use edgeopt_train::optim::OptimizerKind;
 use edgeopt_train::rng::Rng;
 use edgeopt_train::testing::{uniform, GraphBuilder};
@@ -321,4 +321,44 @@ fn gradual_structured_pruning_shrinks_to_the_cumulative_target() {
     let fc = out.graph.find("fc.w").unwrap();
     assert_eq!(out.graph.initializers[&fc].shape(), &[3, 64]);
     let _: BTreeMap<String, usize> = group_sizes(&out, Target::Channels);
+}
+
+#[test]
+fn flatten_with_a_symbolic_batch_still_prunes_through_to_the_gemm() {
+    let mut model = tiny_cnn(6, 8);
+    // The batch dim of x becomes symbolic and every other type is inferred again.
+    let g = &mut model.graph;
+    let x = g.find("x").unwrap();
+    if let ValueType::Tensor(t) = &mut g.value_mut(x).ty {
+        if let Some(d) = t.shape.as_mut().and_then(|s| s.first_mut()) {
+            *d = Dim::Sym("N".into());
+        }
+    }
+    let keep: Vec<ValueId> = g
+        .inputs
+        .iter()
+        .chain(g.initializers.keys())
+        .copied()
+        .collect();
+    for i in 0..g.values.len() {
+        let id = ValueId(i as u32);
+        if let (false, Some(dt)) = (keep.contains(&id), g.value(id).ty.dtype()) {
+            g.value_mut(id).ty = ValueType::dtype_only(dt);
+        }
+    }
+    normalize(&mut model).unwrap();
+    let original = group_sizes(&model, Target::Channels);
+    assert_eq!(original.values().copied().collect::<Vec<_>>(), vec![8]);
+    prune_structured_to(
+        &mut model,
+        Target::Channels,
+        Criterion::L1,
+        0.5,
+        &[],
+        &original,
+        1,
+    )
+    .unwrap();
+    let fc = model.graph.find("fc.w").unwrap();
+    assert_eq!(model.graph.initializers[&fc].shape(), &[3, 64]);
 }
