@@ -15,7 +15,8 @@ use edgeopt_tensor::{Dim, Tensor};
 use edgeopt_train::optim::OptimizerKind;
 use edgeopt_train::rng::Rng;
 use edgeopt_train::testing::{uniform, GraphBuilder};
-use edgeopt_train::{Dataset, TrainConfig};
+use edgeopt_train::InMemoryDataset;
+use edgeopt_train::TrainConfig;
 
 /// x [N, 1, 8, 8] -> Conv(width, 3x3, pad 1) -> BN -> Relu -> MaxPool 2 -> Flatten -> Gemm(3).
 fn tiny_cnn(seed: u64, width: usize) -> Model {
@@ -51,7 +52,7 @@ fn tiny_cnn(seed: u64, width: usize) -> Model {
 }
 
 /// Three classes: a bright horizontal bar, a vertical bar, or a bright corner, plus noise.
-fn synthetic(n: usize, seed: u64) -> Dataset {
+fn synthetic(n: usize, seed: u64) -> InMemoryDataset {
     let mut rng = Rng::new(seed);
     let mut x = Vec::new();
     let mut labels = Vec::new();
@@ -70,7 +71,7 @@ fn synthetic(n: usize, seed: u64) -> Dataset {
         }
         labels.push(c as i64);
     }
-    Dataset::new(x, vec![1, 8, 8], labels).unwrap()
+    InMemoryDataset::new("synthetic", vec![1, 8, 8], x, labels, 3).unwrap()
 }
 
 fn train_config(epochs: usize) -> TrainConfig {
@@ -126,7 +127,7 @@ fn taylor_importance_is_the_directional_derivative_of_the_loss() {
     let model = tiny_cnn(3, width);
     let data = synthetic(24, 5);
     let idx: Vec<usize> = (0..24).collect();
-    let (x, y) = data.batch(&idx).unwrap();
+    let (x, y) = data.subset(&idx).unwrap().to_tensors().unwrap();
     let labels = y.to_i64_vec().unwrap();
     let dg = analyze(&model.graph);
     let imp = edgeopt_prune::channel::importance(
@@ -297,7 +298,7 @@ fn gradual_structured_pruning_shrinks_to_the_cumulative_target() {
         |m, _, after| {
             normalize(m)?;
             let idx: Vec<usize> = (0..16).collect();
-            let (x, y) = data.batch(&idx).unwrap();
+            let (x, y) = data.subset(&idx).unwrap().to_tensors().unwrap();
             prune_structured_to(
                 m,
                 Target::Channels,
