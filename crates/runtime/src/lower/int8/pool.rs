@@ -1,13 +1,15 @@
 //! MaxPool on 8-bit NCHW tensors (2-D): what the QDQ rewrite leaves of `DequantizeLinear ->
 //! MaxPool -> QuantizeLinear` with one scale and zero point (the max commutes with the
 //! monotone dequantization, and quantizing again with the same parameters gives back the
-//! 8-bit value). Per output row: the element-wise max of the window's input rows, then the
-//! max over each window of that row; padding never wins (it is skipped).
+//! 8-bit value). Per output row: the element-wise max of the window's input rows into a row
+//! padded with the type's minimum, then the max over each window of that row; every window
+//! holds an input (checked at lowering), so the padding never wins.
 
 use super::{as_i8, as_i8_mut, LowerCtx};
 use crate::{Io, Kernel, Result};
 use edgeopt_ir::ops::nn::common::Axis;
 use edgeopt_ir::ops::nn::max_pool::MaxPool;
+use edgeopt_kernels::int8::QElem;
 use edgeopt_tensor::DType;
 
 struct QMaxPool {
@@ -15,7 +17,8 @@ struct QMaxPool {
     planes: usize,
     h: Axis,
     w: Axis,
-    /// The max over the window's rows of one output row.
+    /// The max over the window's rows of one output row, between `pad_begin` and `pad_end`
+    /// columns of padding.
     row: Vec<u8>,
 }
 
@@ -28,8 +31,12 @@ fn taps(a: &Axis, o: usize) -> impl Iterator<Item = usize> + '_ {
         .map(|i| i as usize)
 }
 
-fn run_plane<T: Copy + Ord>(x: &[T], y: &mut [T], h: &Axis, w: &Axis, row: &mut [T]) {
+fn run_plane<T: QElem + Ord>(x: &[T], y: &mut [T], h: &Axis, w: &Axis, padded: &mut [T]) {
+    let pad = T::from_i32(T::MIN);
+    padded.fill(pad);
+    let (k, s, d) = (w.kernel, w.stride, w.dilation);
     for oy in 0..h.output {
+        let row = &mut padded[w.pad_begin..w.pad_begin + w.input];
         let mut first = true;
         for iy in taps(h, oy) {
             let src = &x[iy * w.input..(iy + 1) * w.input];
@@ -44,10 +51,8 @@ fn run_plane<T: Copy + Ord>(x: &[T], y: &mut [T], h: &Axis, w: &Axis, row: &mut 
         }
         let out = &mut y[oy * w.output..(oy + 1) * w.output];
         for (ox, o) in out.iter_mut().enumerate() {
-            // A window always holds an input (the geometry checks guarantee it).
-            if let Some(m) = taps(w, ox).map(|ix| row[ix]).max() {
-                *o = m;
-            }
+            let win = &padded[ox * s..ox * s + (k - 1) * d + 1];
+            *o = win.iter().step_by(d).copied().fold(pad, T::max);
         }
     }
 }
@@ -100,7 +105,16 @@ pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
     let [h, w] = axes.as_slice() else {
         return Ok(None);
     };
+    if [
+        h.kernel, h.stride, h.dilation, w.kernel, w.stride, w.dilation,
+    ]
+    .contains(&0)
+    {
+        return Ok(None);
+    }
     let planes = x.shape[0] * x.shape[1];
+    // Columns the windows of a row reach (past `pad_end` in ceil mode).
+    let span = w.output.saturating_sub(1) * w.stride + (w.kernel - 1) * w.dilation + 1;
     // Every window must hold an input, or the output would be the padding value.
     let covered = |a: &Axis| (0..a.output).all(|o| taps(a, o).next().is_some());
     if planes * h.output * w.output != y.numel() || !covered(h) || !covered(w) {
@@ -111,6 +125,6 @@ pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
         planes,
         h: *h,
         w: *w,
-        row: vec![0; w.input],
+        row: vec![0; (w.pad_begin + w.input).max(span)],
     })))
 }
