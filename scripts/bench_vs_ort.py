@@ -304,6 +304,34 @@ def quantize(a, name, src, dims):
     return dst
 
 
+def int8_agreement(a, qpath, dims):
+    """Max and mean |edgeopt int8 - ORT int8| on one random input, in steps of the model
+    output's quantization scale (the last DequantizeLinear), and whether the argmax agrees."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+    m = onnx.load(qpath)
+    name = first_input(qpath)
+    inp = next(i for i in m.graph.input if i.name == name)
+    shape = [int(d) for d in dims.split("x")] if dims else \
+        [d.dim_value or 1 for d in inp.type.tensor_type.shape.dim]
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    with tempfile.TemporaryDirectory() as d:
+        xin, out = os.path.join(d, "x.npy"), os.path.join(d, "y.npz")
+        np.save(xin, x)
+        subprocess.run([a.edgeopt, "run", qpath, "-i", f"{name}={xin}", "-o", out, "--threads", "1"],
+                       check=True, capture_output=True)
+        eo = list(np.load(out).values())[0]
+    o = ort.InferenceSession(qpath, providers=["CPUExecutionProvider"]).run(None, {name: x})[0]
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    last = [n for n in m.graph.node if n.op_type == "DequantizeLinear"][-1]
+    step = float(inits[last.input[1]]) if last.input[1] in inits else 1.0
+    diff = np.abs(eo.astype(np.float64) - o)
+    return {"max_steps": float(diff.max() / step), "mean_steps": float(diff.mean() / step),
+            "argmax_equal": bool(eo.argmax() == o.argmax())}
+
+
 def int8_main(a):
     """The int8 table: edgeopt fp32 / int8 and ORT int8 / fp32, alternating fresh processes."""
     rows = []
@@ -315,6 +343,7 @@ def int8_main(a):
             continue
         dims = DEFAULT_SHAPES.get(name)
         qpath = quantize(a, name, src, dims)
+        agree = int8_agreement(a, qpath, dims)
         files = {"edgeopt_fp32": src, "edgeopt_int8": qpath, "ort_int8": qpath, "ort_fp32": src}
         for threads in [int(t) for t in a.threads.split(",")]:
             res = {e: [] for e in engines}
@@ -333,7 +362,8 @@ def int8_main(a):
                    "int8_over_fp32": med["edgeopt_int8"] / med["edgeopt_fp32"],
                    "int8_over_ort_int8": med["edgeopt_int8"] / med["ort_int8"],
                    "ratio_per_repeat": [x["p50_ms"] / y["p50_ms"] for x, y in zip(res["edgeopt_int8"], res["ort_int8"])],
-                   "edgeopt_int8_load_ms": statistics.median(r["load_ms"] + r.get("plan_ms", 0.0) for r in res["edgeopt_int8"])}
+                   "edgeopt_int8_load_ms": statistics.median(r["load_ms"] + r.get("plan_ms", 0.0) for r in res["edgeopt_int8"]),
+                   "vs_ort": agree}
             rows.append(row)
             print(f"{name:14s} t={threads} edgeopt fp32 {med['edgeopt_fp32']:8.3f} int8 {med['edgeopt_int8']:8.3f} ms"
                   f"  ort int8 {med['ort_int8']:8.3f} fp32 {med['ort_fp32']:8.3f} ms", file=sys.stderr, flush=True)
@@ -345,14 +375,16 @@ def int8_main(a):
           f"Repeats: {a.repeats} alternating fresh processes per engine, >= {a.runs} runs and {a.min_time} s each; "
           f"QDQ files from `edgeopt quantize --calib random --samples {a.int8_calib} {a.int8_args}`",
           "",
-          "| model | threads | edgeopt fp32 ms | edgeopt int8 ms | ORT int8 ms | ORT fp32 ms | edgeopt int8/fp32 | edgeopt/ORT int8 | ratio range | file fp32 / int8 MB | edgeopt int8 table |",
-          "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+          "| model | threads | edgeopt fp32 ms | edgeopt int8 ms | ORT int8 ms | ORT fp32 ms | edgeopt int8/fp32 | edgeopt/ORT int8 | ratio range | file fp32 / int8 MB | edgeopt int8 table | output vs ORT int8: max / mean steps, argmax |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|"]
     for r in rows:
         rng = f"{min(r['ratio_per_repeat']):.2f}-{max(r['ratio_per_repeat']):.2f}"
         md.append(f"| {r['model']} | {r['threads']} | {r['edgeopt_fp32_ms']:.3f} | {r['edgeopt_int8_ms']:.3f} | "
                   f"{r['ort_int8_ms']:.3f} | {r['ort_fp32_ms']:.3f} | **{r['int8_over_fp32']:.2f}** | "
                   f"**{r['int8_over_ort_int8']:.2f}** | {rng} | {r['fp32_bytes'] / 1e6:.1f} / {r['int8_bytes'] / 1e6:.1f} "
-                  f"({r['fp32_bytes'] / r['int8_bytes']:.2f}x) | {r['int8_table'] or '-'} |")
+                  f"({r['fp32_bytes'] / r['int8_bytes']:.2f}x) | {r['int8_table'] or '-'} | "
+                  f"{r['vs_ort']['max_steps']:.2f} / {r['vs_ort']['mean_steps']:.2f}, "
+                  f"{'same' if r['vs_ort']['argmax_equal'] else 'DIFFERENT'} |")
     text = "\n".join(md)
     print(text)
     if a.md:

@@ -11,14 +11,18 @@ use std::path::Path;
 /// Weight seed of the calibration zoo models (the validation set uses 0).
 pub const SEED: u64 = 1;
 
-/// A calibration model and the weight of its node samples in the fit.
+/// A calibration model.
 pub struct CalibCase {
     pub case: ValidationCase,
-    pub weight: f64,
+    /// A single-layer model (its samples weigh less in the fit).
+    pub single_layer: bool,
 }
 
 fn whole(case: ValidationCase) -> CalibCase {
-    CalibCase { case, weight: 1.0 }
+    CalibCase {
+        case,
+        single_layer: false,
+    }
 }
 
 /// Zoo models for calibration; `quick` keeps a third of them.
@@ -41,6 +45,8 @@ pub fn zoo_calibration(quick: bool) -> Result<Vec<CalibCase>> {
         (0.35, 1.0, 80),
         (0.75, 0.5, 64),
         (1.5, 0.5, 24),
+        (4.0, 0.5, 56),
+        (2.0, 0.5, 96),
     ] {
         v.push(whole(zoo_case("resnet", w, d, Some(r), SEED)?));
     }
@@ -92,7 +98,7 @@ pub fn file_calibration(path: &Path) -> Result<Vec<CalibCase>> {
         .collect()
 }
 
-/// The single-layer models (half weight: isolated layers see warmer caches than in a model).
+/// The single-layer models.
 pub fn single_layers(quick: bool) -> Vec<CalibCase> {
     cases(quick)
         .into_iter()
@@ -102,7 +108,7 @@ pub fn single_layers(quick: bool) -> Vec<CalibCase> {
                 model: c.model,
                 shapes: Vec::new(),
             },
-            weight: 0.5,
+            single_layer: true,
         })
         .collect()
 }

@@ -182,8 +182,9 @@ fn host_times(model: &Model, p: &Profile, opts: &EstimateOptions) -> Result<Vec<
     let density = 1.0 - opts.sparsity;
     let mut out = vec![None; n];
     for mut node in nodes {
-        node.features[1] *= density;
-        node.features[4] *= density;
+        for f in crate::host_nodes::DENSITY_FEATURES {
+            node.features[f] *= density;
+        }
         if let Some(slot) = out.get_mut(node.node) {
             *slot = crate::host::predict(hm, &node);
         }

@@ -135,9 +135,9 @@ mod tests {
                 let mut f = [0.0; NF];
                 f[0] = 1.0;
                 f[1] = macs;
-                f[2] = bytes;
-                f[4] = 7.0 * i as f64;
-                f[5] = bytes / 4.0 + (i % 3) as f64;
+                f[3] = bytes;
+                f[5] = 7.0 * i as f64;
+                f[7] = bytes / 4.0 + (i % 3) as f64;
                 FitSample {
                     features: f,
                     seconds: 3e-6 + 2e-11 * macs + 1e-10 * bytes,

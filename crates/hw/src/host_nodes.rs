@@ -19,19 +19,27 @@ use edgeopt_passes::ops::fused_elementwise::FusedElementwise;
 use edgeopt_passes::ops::fused_matmul::{FusedGemm, FusedMatMul};
 use serde::Serialize;
 
-/// Feature names, in coefficient order.
-pub const NODE_FEATURES: [&str; 10] = [
+/// Feature names, in coefficient order. "in_l2" / "beyond_l2" split a quantity by the share
+/// of the node's working set (activations + im2col buffer + weights) that fits the L2; the
+/// weights' split uses the model's total weights (what stays cached from one run to the next).
+pub const NODE_FEATURES: [&str; 13] = [
     "one",
     "tiled_macs",
+    "tiled_macs_beyond_l2",
     "act_bytes_in_l2",
     "act_bytes_beyond_l2",
-    "weight_bytes",
+    "weight_bytes_in_l2",
+    "weight_bytes_beyond_l2",
     "out_elems",
     "elem_ops",
     "transcendental_elems",
     "rows",
-    "im2col_bytes",
+    "im2col_bytes_in_l2",
+    "im2col_bytes_beyond_l2",
 ];
+
+/// Indices of the features that scale with the weights' density (pruned variants).
+pub const DENSITY_FEATURES: [usize; 4] = [1, 2, 5, 6];
 
 /// Number of features.
 pub const NF: usize = NODE_FEATURES.len();
@@ -193,7 +201,14 @@ fn op_counts(n: &Node) -> (u64, u64) {
 }
 
 /// Features of one node run by `kernel`.
-fn features(g: &Graph, n: &Node, l: &Layer, kernel: &str, c: &CacheSizes) -> [f64; NF] {
+fn features(
+    g: &Graph,
+    n: &Node,
+    l: &Layer,
+    kernel: &str,
+    c: &CacheSizes,
+    model_weight_bytes: u64,
+) -> [f64; NF] {
     let x = dims(g, n.inputs.first().copied().flatten());
     let y = dims(g, n.outputs.first().copied().flatten());
     let w = dims(g, n.inputs.get(1).copied().flatten());
@@ -243,25 +258,28 @@ fn features(g: &Graph, n: &Node, l: &Layer, kernel: &str, c: &CacheSizes) -> [f6
         }
     }
     let act = (l.act_in_bytes + l.act_out_bytes) as f64;
-    let working_set = act + l.weight_bytes as f64 + im2col as f64;
-    let in_l2 = if working_set > c.l2_bytes as f64 {
-        act * c.l2_bytes as f64 / working_set
-    } else {
-        act
-    };
+    let (w, im) = (l.weight_bytes as f64, im2col as f64);
+    let l2 = c.l2_bytes as f64;
+    let fits = |bytes: f64| if bytes > l2 { l2 / bytes } else { 1.0 };
+    let node_fit = fits(act + w + im);
+    let weight_fit = fits(model_weight_bytes as f64);
     let (cheap, transc) = op_counts(n);
     let out = l.out_elems as f64;
+    let tiled = tiled as f64;
     [
         1.0,
-        tiled as f64,
-        in_l2,
-        act - in_l2,
-        l.weight_bytes as f64,
+        tiled * node_fit,
+        tiled * (1.0 - node_fit),
+        act * node_fit,
+        act * (1.0 - node_fit),
+        w * weight_fit,
+        w * (1.0 - weight_fit),
         out,
         out * cheap as f64,
         out * transc as f64,
         rows as f64,
-        im2col as f64,
+        im * node_fit,
+        im * (1.0 - node_fit),
     ]
 }
 
@@ -302,6 +320,11 @@ pub fn host_nodes(
             &guessed
         }
     };
+    let model_weight_bytes: u64 = steps
+        .iter()
+        .filter_map(|(i, _)| layers.get(*i))
+        .map(|l| l.weight_bytes)
+        .sum();
     let mut out = Vec::with_capacity(steps.len());
     for (i, kernel) in steps {
         let (Some(n), Some(l)) = (graph.nodes.get(*i), layers.get(*i)) else {
@@ -312,7 +335,7 @@ pub fn host_nodes(
             name: n.name.clone(),
             op_type: n.op_type().to_string(),
             key: key(graph, n, kernel),
-            features: features(graph, n, l, kernel, caches),
+            features: features(graph, n, l, kernel, caches, model_weight_bytes),
             kernel: kernel.clone(),
         });
     }

@@ -17,6 +17,7 @@ pub mod host_nodes;
 pub mod layers;
 pub mod memory;
 pub mod nnls;
+pub mod node_timing;
 pub mod profile;
 pub mod roofline;
 pub mod suite;

@@ -286,6 +286,26 @@ pub const BUILTIN: &[(&str, &str)] = &[
 
 impl Profile {
     /// Parses and validates a profile; `origin` (a file name) prefixes every error.
+    /// A profile without its `[host_model]` (the base `edgeopt hw calibrate` measures into;
+    /// a model fitted with other features does not have to parse).
+    pub fn load_base(name_or_path: &str) -> Result<Profile> {
+        let text = match BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+            Some((_, t)) => t.to_string(),
+            None => std::fs::read_to_string(name_or_path).map_err(|e| HwError::Io {
+                path: name_or_path.into(),
+                source: e,
+            })?,
+        };
+        let err = |e: String| HwError::Profile {
+            origin: name_or_path.to_string(),
+            message: e,
+        };
+        let mut v: toml::Table = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        v.remove("host_model");
+        let text = toml::to_string(&v).map_err(|e| err(e.to_string()))?;
+        Profile::parse(&text, name_or_path)
+    }
+
     pub fn parse(text: &str, origin: &str) -> Result<Profile> {
         let p: Profile = toml::from_str(text).map_err(|e| HwError::Profile {
             origin: origin.to_string(),

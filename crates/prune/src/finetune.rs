@@ -69,7 +69,7 @@ pub enum Event {
 /// zero when `keep_zeros`. Returns the fine-tuned inference model.
 pub fn finetune(
     model: &Model,
-    data: &Dataset,
+    data: &dyn Dataset,
     config: TrainConfig,
     keep_zeros: bool,
     mut on_epoch: impl FnMut(&Stats),
@@ -162,7 +162,7 @@ fn save_state(dir: &Path, st: &mut State, model: &Model) -> Result<()> {
 /// (cumulative fractions of the original). Returns the final model.
 pub fn gradual(
     model: Model,
-    data: &Dataset,
+    data: &dyn Dataset,
     cfg: &Gradual,
     mut prune: impl FnMut(&mut Model, f64, f64) -> Result<()>,
     mut log: impl FnMut(&Event),

@@ -5,17 +5,18 @@
 use std::collections::BTreeMap;
 
 use edgeopt_ir::exec::run_model;
-use edgeopt_ir::{AttrList, Model, Value};
+use edgeopt_ir::{AttrList, Model, Value, ValueId, ValueType};
 use edgeopt_prune::channel::{group_sizes, prune_structured_to};
 use edgeopt_prune::finetune::{gradual, Event, Gradual};
 use edgeopt_prune::rules::analyze;
 use edgeopt_prune::schedule::cubic;
 use edgeopt_prune::{layers, normalize, prune_masks, Criterion, Mask, PruneError, Target};
-use edgeopt_tensor::Tensor;
+use edgeopt_tensor::{Dim, Tensor};
 use edgeopt_train::optim::OptimizerKind;
 use edgeopt_train::rng::Rng;
 use edgeopt_train::testing::{uniform, GraphBuilder};
-use edgeopt_train::{Dataset, TrainConfig};
+use edgeopt_train::InMemoryDataset;
+use edgeopt_train::TrainConfig;
 
 /// x [N, 1, 8, 8] -> Conv(width, 3x3, pad 1) -> BN -> Relu -> MaxPool 2 -> Flatten -> Gemm(3).
 fn tiny_cnn(seed: u64, width: usize) -> Model {
@@ -51,7 +52,7 @@ fn tiny_cnn(seed: u64, width: usize) -> Model {
 }
 
 /// Three classes: a bright horizontal bar, a vertical bar, or a bright corner, plus noise.
-fn synthetic(n: usize, seed: u64) -> Dataset {
+fn synthetic(n: usize, seed: u64) -> InMemoryDataset {
     let mut rng = Rng::new(seed);
     let mut x = Vec::new();
     let mut labels = Vec::new();
@@ -70,7 +71,7 @@ fn synthetic(n: usize, seed: u64) -> Dataset {
         }
         labels.push(c as i64);
     }
-    Dataset::new(x, vec![1, 8, 8], labels).unwrap()
+    InMemoryDataset::new("synthetic", vec![1, 8, 8], x, labels, 3).unwrap()
 }
 
 fn train_config(epochs: usize) -> TrainConfig {
@@ -126,7 +127,7 @@ fn taylor_importance_is_the_directional_derivative_of_the_loss() {
     let model = tiny_cnn(3, width);
     let data = synthetic(24, 5);
     let idx: Vec<usize> = (0..24).collect();
-    let (x, y) = data.batch(&idx).unwrap();
+    let (x, y) = data.subset(&idx).unwrap().to_tensors().unwrap();
     let labels = y.to_i64_vec().unwrap();
     let dg = analyze(&model.graph);
     let imp = edgeopt_prune::channel::importance(
@@ -297,7 +298,7 @@ fn gradual_structured_pruning_shrinks_to_the_cumulative_target() {
         |m, _, after| {
             normalize(m)?;
             let idx: Vec<usize> = (0..16).collect();
-            let (x, y) = data.batch(&idx).unwrap();
+            let (x, y) = data.subset(&idx).unwrap().to_tensors().unwrap();
             prune_structured_to(
                 m,
                 Target::Channels,
@@ -321,4 +322,44 @@ fn gradual_structured_pruning_shrinks_to_the_cumulative_target() {
     let fc = out.graph.find("fc.w").unwrap();
     assert_eq!(out.graph.initializers[&fc].shape(), &[3, 64]);
     let _: BTreeMap<String, usize> = group_sizes(&out, Target::Channels);
+}
+
+#[test]
+fn flatten_with_a_symbolic_batch_still_prunes_through_to_the_gemm() {
+    let mut model = tiny_cnn(6, 8);
+    // The batch dim of x becomes symbolic and every other type is inferred again.
+    let g = &mut model.graph;
+    let x = g.find("x").unwrap();
+    if let ValueType::Tensor(t) = &mut g.value_mut(x).ty {
+        if let Some(d) = t.shape.as_mut().and_then(|s| s.first_mut()) {
+            *d = Dim::Sym("N".into());
+        }
+    }
+    let keep: Vec<ValueId> = g
+        .inputs
+        .iter()
+        .chain(g.initializers.keys())
+        .copied()
+        .collect();
+    for i in 0..g.values.len() {
+        let id = ValueId(i as u32);
+        if let (false, Some(dt)) = (keep.contains(&id), g.value(id).ty.dtype()) {
+            g.value_mut(id).ty = ValueType::dtype_only(dt);
+        }
+    }
+    normalize(&mut model).unwrap();
+    let original = group_sizes(&model, Target::Channels);
+    assert_eq!(original.values().copied().collect::<Vec<_>>(), vec![8]);
+    prune_structured_to(
+        &mut model,
+        Target::Channels,
+        Criterion::L1,
+        0.5,
+        &[],
+        &original,
+        1,
+    )
+    .unwrap();
+    let fc = model.graph.find("fc.w").unwrap();
+    assert_eq!(model.graph.initializers[&fc].shape(), &[3, 64]);
 }

@@ -226,6 +226,17 @@ fn qdq_model_act_gemm() -> Model {
             ],
         )
         .node("Slice", &["r1p", "s0", "s1", "s2"], &["r1s"], vec![])
+        .node(
+            "MaxPool",
+            &["r1g"],
+            &["mp"],
+            vec![
+                ("kernel_shape", ints(&[3, 3])),
+                ("strides", ints(&[2, 2])),
+                ("pads", ints(&[1, 1, 1, 1])),
+            ],
+        )
+        .node("QuantizeLinear", &["mp", "y1s", "y1z"], &["mpq"], vec![])
         .init("s0", Tensor::from_vec(vec![1], vec![0i64]).unwrap())
         .init("s1", Tensor::from_vec(vec![1], vec![5i64]).unwrap())
         .init("s2", Tensor::from_vec(vec![1], vec![1i64]).unwrap())
@@ -271,7 +282,8 @@ fn qdq_model_act_gemm() -> Model {
         .output("r1q")
         .output("r2q")
         .output("y")
-        .output("aq");
+        .output("aq")
+        .output("mpq");
     b.build()
 }
 
@@ -304,6 +316,16 @@ fn relu_clip_and_gemm_fuse_into_int8_nodes() {
         let aq = got[3].to_f64_vec().unwrap();
         assert!(aq.iter().all(|&v| v >= 60.0), "seed {seed}");
         assert!(max_diff(&got[3], &want[3]) <= 2.0, "seed {seed}");
+        // DQ -> MaxPool -> Q with one scale: MaxPool on u8, exact given its input.
+        let model_ops = s.optimized_model().unwrap();
+        let pools: Vec<_> = model_ops
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| n.op_type() == "MaxPool")
+            .collect();
+        assert_eq!(pools.len(), 2, "{ops:?}");
+        assert!(max_diff(&got[4], &want[4]) <= 1.0, "seed {seed}");
         assert!(
             !ops.contains(&"Gemm") && !ops.contains(&"Clip") && !ops.contains(&"Relu"),
             "{ops:?}"

@@ -4,6 +4,7 @@
 //! `--profile` prints the time per training-graph op type (`--nodes`: per node).
 
 use anyhow::{Context, Result};
+use edgeopt_data::Dataset;
 use edgeopt_train::autodiff::TrainSpec;
 use edgeopt_train::trainer::{TrainConfig, Trainer};
 use std::collections::BTreeMap;
@@ -22,13 +23,14 @@ fn main() -> Result<()> {
     let model = edgeopt_onnx::load_model(std::path::Path::new(path), &Default::default())?;
     let data = match args.get(4) {
         Some(dir) => {
-            edgeopt_train::idx::load_mnist_like(std::path::Path::new(dir), "train")?.take(64)
+            let (train, _) = edgeopt_data::mnist::load_mnist_dir(std::path::Path::new(dir))?;
+            train.subset(&(0..64).collect::<Vec<_>>())?
         }
         None => {
             let mut rng = edgeopt_train::rng::Rng::new(1);
             let x = (0..64 * 784).map(|_| rng.next_f32()).collect();
             let y = (0..64).map(|i| i % 10).collect();
-            edgeopt_train::dataset::Dataset::new(x, vec![1, 28, 28], y)?
+            edgeopt_data::InMemoryDataset::new("noise", vec![1, 28, 28], x, y, 10)?
         }
     };
     let config = TrainConfig {
@@ -36,8 +38,7 @@ fn main() -> Result<()> {
         ..TrainConfig::default()
     };
     let mut t = Trainer::new(&model, &TrainSpec::cross_entropy(), config, data.len())?;
-    let idx: Vec<usize> = (0..data.len()).collect();
-    let (x, y) = data.batch(&idx)?;
+    let (x, y) = data.to_tensors()?;
     for _ in 0..2 {
         t.train_step(x.clone(), y.clone())?;
     }
@@ -50,7 +51,7 @@ fn main() -> Result<()> {
     let s = start.elapsed().as_secs_f64();
     println!(
         "{steps} steps at batch {} on {threads} thread(s): {s:.3} s, {:.2} steps/s (last loss {loss:.4})",
-        idx.len(),
+        y.len(),
         steps as f64 / s
     );
     if profile {

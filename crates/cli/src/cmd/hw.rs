@@ -31,9 +31,12 @@ enum Command {
         /// Threads to measure with (the profile is valid for this count).
         #[arg(long, default_value_t = 1)]
         threads: usize,
-        /// Profiled runs per calibration model (median).
-        #[arg(long, default_value_t = 12)]
+        /// Profiled runs per calibration model (the fastest quarter is used).
+        #[arg(long, default_value_t = 16)]
         runs: usize,
+        /// Interleaved rounds over all calibration models the runs are split into.
+        #[arg(long, default_value_t = 4)]
+        rounds: usize,
         /// A third of the calibration suite.
         #[arg(long)]
         quick: bool,
@@ -250,14 +253,16 @@ pub fn run(a: Args) -> Result<()> {
             output,
             threads,
             runs,
+            rounds,
             quick,
             models_dirs,
             samples: samples_path,
         } => {
-            let base = Profile::load("host-epyc-avx2")?;
+            let base = Profile::load_base("host-epyc-avx2")?;
             let opts = edgeopt_hw::calibrate::CalibrateOptions {
                 threads,
                 runs,
+                rounds,
                 quick,
                 model_files: onnx_files(&models_dirs)?,
             };

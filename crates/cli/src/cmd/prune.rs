@@ -6,6 +6,7 @@
 use crate::feeds::{build_feeds, parse_dims, parse_shapes};
 use crate::table::{human, Table};
 use anyhow::{anyhow, bail, Context, Result};
+use edgeopt_data::{Dataset, InMemoryDataset};
 use edgeopt_ir::{Model, Value};
 use edgeopt_prune::channel::{group_sizes, prune_structured_to};
 use edgeopt_prune::finetune::{gradual, Event, Gradual};
@@ -17,7 +18,7 @@ use edgeopt_prune::{
 use edgeopt_tensor::Tensor;
 use edgeopt_train::optim::OptimizerKind;
 use edgeopt_train::schedule::Schedule;
-use edgeopt_train::{Dataset, TrainConfig};
+use edgeopt_train::TrainConfig;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -266,22 +267,23 @@ fn criterion(c: Crit) -> Criterion {
 
 /// Labelled training data and the test set.
 struct Data {
-    train: Dataset,
-    test: Dataset,
+    train: InMemoryDataset,
+    test: InMemoryDataset,
 }
 
 fn load_data(a: &Args) -> Result<Option<Data>> {
     let Some(dir) = a.data.as_ref().or(a.finetune.as_ref()) else {
         return Ok(None);
     };
-    let train = edgeopt_train::idx::load_mnist_like(dir, "train")
-        .with_context(|| format!("loading the training set from {}", dir.display()))?;
-    let test = edgeopt_train::idx::load_mnist_like(dir, "t10k")
-        .with_context(|| format!("loading the test set from {}", dir.display()))?;
-    let train = match a.limit {
-        Some(n) => train.take(n),
-        None => train,
+    let splits = crate::data::open_path(dir)
+        .with_context(|| format!("loading the training data from {}", dir.display()))?;
+    let Some(test) = splits.test else {
+        bail!(
+            "{} has no test split (needed to report accuracy)",
+            dir.display()
+        )
     };
+    let train = crate::data::take(splits.train, a.limit)?;
     Ok(Some(Data { train, test }))
 }
 
@@ -308,7 +310,7 @@ fn structured_calibration(
             let idx: Vec<usize> = (0..n).collect();
             idx.chunks(bs)
                 .map(|c| {
-                    let (x, y) = d.train.batch(c)?;
+                    let (x, y) = d.train.subset(c)?.to_tensors()?;
                     Ok(vec![x, y])
                 })
                 .collect()

@@ -7,6 +7,7 @@
 //! int8 model computes what training saw.
 
 use anyhow::{Context, Result};
+use edgeopt_data::Dataset as _;
 use edgeopt_ir::Model;
 use edgeopt_quant::histogram::Stats;
 use edgeopt_quant::weights::quantize_weight;
@@ -111,11 +112,9 @@ pub fn fine_tune(
         .train_data
         .as_deref()
         .context("--qat needs --train-data DIR")?;
-    let mut train = edgeopt_train::idx::load_mnist_like(dir, "train")
+    let splits = crate::data::open_path(dir)
         .with_context(|| format!("loading training data from {}", dir.display()))?;
-    if let Some(n) = o.qat_limit {
-        train = train.take(n);
-    }
+    let train = crate::data::take(splits.train, o.qat_limit)?;
     let (fq_model, added) = with_fake_quant(model, stats, cfg)?;
     eprintln!(
         "quantization-aware training: {added} FakeQuant nodes, {} samples",
@@ -136,6 +135,7 @@ pub fn fine_tune(
         threads: o.qat_threads,
         checkpoint_dir: None,
         drop_last: false,
+        augment: Default::default(),
     };
     let mut t = Trainer::new(&fq_model, &TrainSpec::cross_entropy(), config, train.len())?;
     while t.epoch < o.qat_epochs {

@@ -16,6 +16,7 @@ mod alias;
 mod binary;
 mod concat;
 mod conv;
+mod conv_transpose;
 mod depthwise;
 mod fused_elementwise;
 mod gather_map;
@@ -189,6 +190,7 @@ impl LoweringRegistry {
         r.register(FUSED, "FusedElementwise", fused_elementwise::lower);
         r.register("", "Softmax", softmax::lower);
         r.register("", "Concat", concat::lower);
+        r.register("", "ConvTranspose", conv_transpose::lower);
         r.register("", "Transpose", transpose::lower);
         int8::register(&mut r);
         r

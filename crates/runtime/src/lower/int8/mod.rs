@@ -13,9 +13,11 @@ mod add;
 mod clamped;
 mod conv;
 mod matmul;
+mod pool;
 mod qdq;
 mod qdq_act;
 mod qdq_add;
+mod qdq_pool;
 mod quantize;
 #[cfg(test)]
 mod tests;
@@ -42,6 +44,7 @@ pub(crate) fn register(r: &mut LoweringRegistry) {
     r.register(edgeopt_passes::ops::DOMAIN, "Int8Clamped", conv::lower);
     r.register(edgeopt_passes::ops::DOMAIN, "Int8Clamped", matmul::lower);
     r.register(edgeopt_passes::ops::DOMAIN, "Int8Add", add::lower);
+    r.register("", "MaxPool", pool::lower);
     r.register("", "QLinearConv", conv::lower);
     r.register("", "ConvInteger", conv::lower);
     r.register("", "QLinearMatMul", matmul::lower);

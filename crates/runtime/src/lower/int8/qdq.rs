@@ -23,6 +23,7 @@ use edgeopt_tensor::{DType, Tensor};
 use super::clamped::Clamped;
 use super::qdq_act::{activation, Act};
 use super::qdq_add::{apply_add, match_add};
+use super::qdq_pool::{apply_pool, match_pool};
 use crate::Result;
 
 /// A matched `DequantizeLinear(q, scale, zp)`: its inputs.
@@ -85,6 +86,9 @@ pub fn fuse_qdq(model: &mut Model) -> Result<usize> {
             fused += 1;
         } else if let Some(plan) = match_add(&ed, q) {
             apply_add(&mut ed, plan)?;
+            fused += 1;
+        } else if let Some(plan) = match_pool(&ed, q) {
+            apply_pool(&mut ed, plan)?;
             fused += 1;
         }
     }
