@@ -192,6 +192,18 @@ fn reshape(d: InMemoryDataset, shape: &str) -> Result<InMemoryDataset> {
 }
 
 /// Reads the data set of `o`.
+/// `open` with every option at its default (format detected from the path).
+pub fn open_path(data: &Path) -> Result<Splits> {
+    open(&DataOpts {
+        data: data.to_path_buf(),
+        format: "auto".into(),
+        test_data: None,
+        image_size: "28x28".into(),
+        color: "gray".into(),
+        sample_shape: None,
+    })
+}
+
 pub fn open(o: &DataOpts) -> Result<Splits> {
     let format = match o.format.as_str() {
         "auto" => format_of(&o.data)?,
