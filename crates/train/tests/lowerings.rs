@@ -154,3 +154,16 @@ fn cnn_with_batch_norm_relu_flatten_and_gemm() {
         ],
     );
 }
+
+#[test]
+fn conv_gradients_split_across_threads() {
+    // Big enough (> 4 M multiply-adds per gradient) for the kernels to use two threads.
+    for (c, m) in [(16, 16), (1, 24)] {
+        let mut rng = Rng::new(5);
+        let mut b = GraphBuilder::new(17);
+        let x = b.init("x", uniform(&mut rng, &[16, c, 14, 14], -1.0, 1.0));
+        let w = b.init("w", uniform(&mut rng, &[m, c, 3, 3], -0.5, 0.5));
+        let y = b.op1("Conv", a(), &[x, w]).unwrap();
+        check(b, y, &["x", "w"], &["ConvGradInput", "ConvGradWeight"]);
+    }
+}
