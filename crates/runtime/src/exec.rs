@@ -90,7 +90,7 @@ fn info(g: &Graph, v: ValueId) -> Option<TensorInfo> {
 impl Executable {
     /// Plans memory and lowers every scheduled node.
     pub fn build(prepared: Prepared, registry: &LoweringRegistry, threads: usize) -> Result<Self> {
-        let plan = plan_memory(&prepared);
+        let plan = crate::trace::phase("memory plan", || plan_memory(&prepared));
         let g = &prepared.model.graph;
         let opset = prepared.model.opset();
         let lines = plan.peak_bytes.div_ceil(ALIGN);

@@ -91,7 +91,9 @@ impl Session {
 
     /// Loads an ONNX file (with the passes' fused ops known) and builds a session.
     pub fn from_path(path: impl AsRef<Path>, opts: SessionOptions) -> Result<Session> {
-        let model = edgeopt_onnx::load_model(path.as_ref(), &edgeopt_onnx::LoadOptions::default())?;
+        let model = crate::trace::phase("import", || {
+            edgeopt_onnx::load_model(path.as_ref(), &edgeopt_onnx::LoadOptions::default())
+        })?;
         Session::new(model, opts)
     }
 
@@ -132,7 +134,9 @@ impl Session {
             .map(|(f, s)| (f.name.clone(), s.clone()))
             .collect();
         let p = prepare(&self.model, &named, self.opts.opt_level)?;
-        let mut exec = Executable::build(p, &self.opts.lowering, self.opts.threads)?;
+        let mut exec = crate::trace::phase("plan + lower", || {
+            Executable::build(p, &self.opts.lowering, self.opts.threads)
+        })?;
         exec.step_clock = self.step_clock;
         if self.plans.len() >= self.opts.max_plans.max(1) {
             self.plans.remove(0);

@@ -14,6 +14,7 @@ pub mod dataset;
 pub mod grad;
 pub mod hooks;
 pub mod idx;
+pub mod lower;
 pub mod ops;
 pub mod optim;
 pub mod rng;

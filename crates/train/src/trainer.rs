@@ -92,6 +92,8 @@ pub struct Trainer {
 struct Sessions {
     train: Option<Session>,
     teacher: Option<Session>,
+    /// Profile the training session (applied when it is built).
+    profiling: bool,
 }
 
 /// Session options for running training and evaluation graphs with `threads` threads.
@@ -102,6 +104,7 @@ pub fn session_options(threads: usize) -> SessionOptions {
     SessionOptions {
         threads: threads.max(1),
         opt_level: 1,
+        lowering: crate::lower::shared(),
         ..SessionOptions::default()
     }
 }
@@ -280,6 +283,11 @@ impl Trainer {
             None => None,
         };
         let feeds = self.feeds(x, y.clone(), teacher)?;
+        if self.sessions.train.is_none() {
+            let mut s = Session::new(self.graph.model.clone(), session_options(threads))?;
+            s.set_profiling(self.sessions.profiling);
+            self.sessions.train = Some(s);
+        }
         let outs = session_run(
             &mut self.sessions.train,
             || self.graph.model.clone(),
@@ -371,6 +379,23 @@ impl Trainer {
             self.save_checkpoint(&dir)?;
         }
         Ok(st)
+    }
+
+    /// Turns per-step timing of the training graph's session on (clearing it) or off.
+    pub fn set_profiling(&mut self, on: bool) {
+        self.sessions.profiling = on;
+        if let Some(s) = &mut self.sessions.train {
+            s.set_profiling(on);
+        }
+    }
+
+    /// Per-node times of the training graph accumulated since profiling was turned on.
+    pub fn profile(&self) -> Vec<edgeopt_runtime::StepProfile> {
+        self.sessions
+            .train
+            .as_ref()
+            .map(|s| s.profile())
+            .unwrap_or_default()
     }
 
     /// The inference model with the current parameters and BatchNorm statistics.
