@@ -2,7 +2,9 @@
 # edgeopt vs ONNX Runtime side by side (issue 3's benchmark): MobileNetV2-1.0 and ResNet-18 at
 # 224x224, the MNIST CNN and MLP (../shared/bench/make_models.py), and PP-OCR det/cls/rec, at 1 and
 # 2 threads. Extra arguments go to scripts/bench_vs_ort.py (e.g. --models resnet18 --repeats 3).
-# Results: out/bench/results.{md,json}.
+# Results: out/bench/results.{md,json}. `--int8` (issue 4): quantizes MobileNetV2 and ResNet-18
+# with `edgeopt quantize` and times edgeopt fp32 / int8 against ONNX Runtime on the same QDQ file
+# (results in out/bench/int8.{md,json}).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,5 +28,7 @@ ppocr=$(.venv/bin/python -c "import importlib.util as u, os; print(os.path.join(
 ln -sf "$ppocr/ch_PP-OCRv4_det_infer.onnx" "$models/ppocr_det.onnx"
 ln -sf "$ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx" "$models/ppocr_cls.onnx"
 ln -sf "$ppocr/ch_PP-OCRv4_rec_infer.onnx" "$models/ppocr_rec.onnx"
+out=results
+case " $* " in *" --int8 "*) out=int8 ;; esac
 .venv/bin/python scripts/bench_vs_ort.py --edgeopt target/release/edgeopt --models-dir "$models" \
-  --json out/bench/results.json --md out/bench/results.md "$@"
+  --json "out/bench/$out.json" --md "out/bench/$out.md" "$@"

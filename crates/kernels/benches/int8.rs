@@ -89,28 +89,46 @@ fn race(rounds: usize, fs: &mut [&mut dyn FnMut()]) -> Vec<f64> {
     times.into_iter().map(median).collect()
 }
 
+/// The instruction-set tables to time (not the portable twins, which only check results).
+fn fast_tables() -> Vec<&'static Int8Kernels> {
+    let all = Int8Kernels::available();
+    let fast: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|t| !t.name().starts_with("generic"))
+        .collect();
+    if fast.is_empty() {
+        vec![Int8Kernels::generic()]
+    } else {
+        fast
+    }
+}
+
 fn main() {
     let rounds: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(5);
-    let (q, g, f) = (
-        Int8Kernels::native(),
-        Int8Kernels::generic(),
-        Kernels::native(),
-    );
+    let (tables, g, f) = (fast_tables(), Int8Kernels::generic(), Kernels::native());
+    let names: Vec<String> = tables
+        .iter()
+        .map(|t| format!("{} {:?}", t.name(), t.tile()))
+        .collect();
     println!(
-        "int8 table {} (tile {:?}), fp32 table {}, 1 thread, rounds {rounds}",
-        q.name(),
-        q.tile(),
+        "int8 tables {}, fp32 table {}, 1 thread, rounds {rounds}",
+        names.join(", "),
         f.name()
     );
     println!();
+    let head: Vec<String> = tables
+        .iter()
+        .map(|t| format!("{} GOP/s", t.name()))
+        .collect();
     println!(
-        "| shape | int8 {} GOP/s | int8 generic GOP/s | fp32 GFLOP/s | int8 / fp32 time |",
-        q.name()
+        "| shape | {} | fp32 GFLOP/s | best int8 / fp32 time |",
+        head.join(" | ")
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("|---|{}---:|---:|", "---:|".repeat(tables.len()));
     for (name, m, n, k) in GEMMS {
         let w: Vec<i8> = random(m * k, 1).into_iter().map(|v| v as i8).collect();
         let x: Vec<u8> = random(k * n, 2).into_iter().map(|v| v as u8).collect();
@@ -121,71 +139,68 @@ fn main() {
             scale: Scale::PerRow(&scales),
             zero_point: 128,
             relu: true,
+            ..Requant::default()
         };
-        let pq = PackedWeights::new(q, WeightsRef::I8(&w), m, k, &[0]).unwrap();
-        let pg = PackedWeights::new(g, WeightsRef::I8(&w), m, k, &[0]).unwrap();
         let input = QInput::row_major(&x, k, n, 3);
-        let (mut yq, mut yg) = (vec![0u8; m * n], vec![0u8; m * n]);
+        let pg = PackedWeights::new(g, WeightsRef::I8(&w), m, k, &[0]).unwrap();
+        let mut want = vec![0u8; m * n];
+        qgemm(g, &pg, &input, &rq, QOutput::U8(&mut want), (n, 1), 1).unwrap();
+        let packed: Vec<_> = tables
+            .iter()
+            .map(|t| PackedWeights::new(t, WeightsRef::I8(&w), m, k, &[0]).unwrap())
+            .collect();
+        let mut outs = vec![vec![0u8; m * n]; tables.len()];
         let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let mut yf = vec![0f32; m * n];
         let p = GemmParams::default();
-        let times = race(
-            rounds,
-            &mut [
-                &mut || {
-                    qgemm(
-                        q,
-                        &pq,
-                        &input,
-                        &rq,
-                        QOutput::U8(black_box(&mut yq)),
-                        (n, 1),
-                        1,
-                    )
-                    .unwrap()
-                },
-                &mut || {
-                    qgemm(
-                        g,
-                        &pg,
-                        &input,
-                        &rq,
-                        QOutput::U8(black_box(&mut yg)),
-                        (n, 1),
-                        1,
-                    )
-                    .unwrap()
-                },
-                &mut || {
-                    let a = MatRef::row_major(&wf, m, k).unwrap();
-                    let b = MatRef::row_major(&xf, k, n).unwrap();
-                    f.gemm(
-                        &p,
-                        a,
-                        b,
-                        MatMut::row_major(black_box(&mut yf), m, n).unwrap(),
-                    )
-                    .unwrap()
-                },
-            ],
-        );
-        assert_eq!(yq, yg, "{name}: tables disagree");
+        let mut fs: Vec<Box<dyn FnMut()>> = Vec::new();
+        for ((t, pw), y) in tables.iter().zip(&packed).zip(outs.iter_mut()) {
+            let (input, rq) = (&input, &rq);
+            fs.push(Box::new(move || {
+                qgemm(t, pw, input, rq, QOutput::U8(black_box(y)), (n, 1), 1).unwrap()
+            }));
+        }
+        fs.push(Box::new(|| {
+            let a = MatRef::row_major(&wf, m, k).unwrap();
+            let b = MatRef::row_major(&xf, k, n).unwrap();
+            f.gemm(
+                &p,
+                a,
+                b,
+                MatMut::row_major(black_box(&mut yf), m, n).unwrap(),
+            )
+            .unwrap()
+        }));
+        let mut refs: Vec<&mut dyn FnMut()> = fs.iter_mut().map(|b| &mut **b as _).collect();
+        let times = race(rounds, &mut refs);
+        drop(fs);
+        for (t, y) in tables.iter().zip(&outs) {
+            assert_eq!(
+                y,
+                &want,
+                "{name}: table {} disagrees with generic",
+                t.name()
+            );
+        }
         let ops = 2.0 * (m * n * k) as f64 / 1e9;
+        let cols: Vec<String> = times.iter().map(|t| format!("{:.1}", ops / t)).collect();
+        let (fp32, best) = (
+            times[tables.len()],
+            times[..tables.len()]
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min),
+        );
         println!(
-            "| {name} (M{m} N{n} K{k}) | {:.1} | {:.1} | {:.1} | {:.2} |",
-            ops / times[0],
-            ops / times[1],
-            ops / times[2],
-            times[0] / times[2]
+            "| {name} (M{m} N{n} K{k}) | {} | {:.2} |",
+            cols.join(" | "),
+            best / fp32
         );
     }
     println!();
-    println!(
-        "| conv (im2col included) | int8 {} GOP/s | int8 generic GOP/s |",
-        q.name()
-    );
-    println!("|---|---:|---:|");
+    println!("| conv (im2col included) | {} |", head.join(" | "));
+    println!("|---|{}", "---:|".repeat(tables.len()));
     for (name, c_in, c_out, size, kk, s, groups) in CONVS {
         let geom = ConvGeometry {
             batch: 1,
@@ -205,24 +220,40 @@ fn main() {
             .into_iter()
             .map(|v| v as u8)
             .collect();
-        let pq = PackedConv::new(q, geom, WeightsRef::I8(&w), &[0]).unwrap();
         let pg = PackedConv::new(g, geom, WeightsRef::I8(&w), &[0]).unwrap();
-        let (oh, ow) = pq.output_hw();
+        let (oh, ow) = pg.output_hw();
         let rq = Requant {
             scale: Scale::PerTensor(1e-4),
             zero_point: 128,
             ..Requant::default()
         };
-        let (mut yq, mut yg) = (vec![0u8; c_out * oh * ow], vec![0u8; c_out * oh * ow]);
-        let times = race(
-            rounds,
-            &mut [
-                &mut || qconv(q, &pq, &x, 7, &rq, QOutput::U8(black_box(&mut yq)), 1).unwrap(),
-                &mut || qconv(g, &pg, &x, 7, &rq, QOutput::U8(black_box(&mut yg)), 1).unwrap(),
-            ],
-        );
-        assert_eq!(yq, yg, "{name}: tables disagree");
+        let mut want = vec![0u8; c_out * oh * ow];
+        qconv(g, &pg, &x, 7, &rq, QOutput::U8(&mut want), 1).unwrap();
+        let packed: Vec<_> = tables
+            .iter()
+            .map(|t| PackedConv::new(t, geom, WeightsRef::I8(&w), &[0]).unwrap())
+            .collect();
+        let mut outs = vec![vec![0u8; c_out * oh * ow]; tables.len()];
+        let mut fs: Vec<Box<dyn FnMut()>> = Vec::new();
+        for ((t, pc), y) in tables.iter().zip(&packed).zip(outs.iter_mut()) {
+            let (x, rq) = (&x, &rq);
+            fs.push(Box::new(move || {
+                qconv(t, pc, x, 7, rq, QOutput::U8(black_box(y)), 1).unwrap()
+            }));
+        }
+        let mut refs: Vec<&mut dyn FnMut()> = fs.iter_mut().map(|b| &mut **b as _).collect();
+        let times = race(rounds, &mut refs);
+        drop(fs);
+        for (t, y) in tables.iter().zip(&outs) {
+            assert_eq!(
+                y,
+                &want,
+                "{name}: table {} disagrees with generic",
+                t.name()
+            );
+        }
         let ops = 2.0 * (c_out * oh * ow * k) as f64 / 1e9;
-        println!("| {name} | {:.1} | {:.2} |", ops / times[0], ops / times[1]);
+        let cols: Vec<String> = times.iter().map(|t| format!("{:.1}", ops / t)).collect();
+        println!("| {name} | {} |", cols.join(" | "));
     }
 }

@@ -118,6 +118,7 @@ pub fn run(a: Args) -> Result<()> {
         "model": a.model.display().to_string(),
         "threads": p.session.threads(),
         "kernels": edgeopt_kernels::kernels().name(),
+        "int8_kernels": edgeopt_kernels::int8::int8_kernels().name(),
         "load_ms": p.load_ms,
         "plan_ms": p.plan_ms,
         "runs": times.len(),

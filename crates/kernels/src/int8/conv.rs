@@ -200,34 +200,50 @@ pub fn qconv<T: QElem>(
         Plan::Gemm(groups) => {
             let (cg, mg, hw, ohw) = (g.c_in / g.groups, g.c_out / g.groups, g.h * g.w, oh * ow);
             let k = cg * g.kernel.0 * g.kernel.1;
-            let mut col = Vec::new();
-            for b in 0..g.batch {
-                for (gi, wg) in groups.iter().enumerate() {
-                    let x0 = (b * g.c_in + gi * cg) * hw;
-                    let xg = &x[x0..x0 + cg * hw];
-                    let input = if g.is_pointwise() {
-                        QInput::row_major(xg, cg, hw, x_zero_point)
-                    } else {
-                        col.resize(k * ohw, T::default());
-                        im2col(g, (oh, ow), xg, T::from_i32(x_zero_point), &mut col);
-                        QInput::row_major(&col[..], k, ohw, x_zero_point)
-                    };
-                    let o0 = (b * g.c_out + gi * mg) * ohw;
-                    let sub = out.slice(o0..o0 + mg * ohw);
-                    qgemm(
-                        table,
-                        wg,
-                        &input,
-                        &rq.slice_rows(gi * mg..(gi + 1) * mg),
-                        sub,
-                        (ohw, 1),
-                        threads,
-                    )?;
+            let mut col = COL.with(|c| std::mem::take(&mut *c.borrow_mut()));
+            let result = (|| {
+                for b in 0..g.batch {
+                    for (gi, wg) in groups.iter().enumerate() {
+                        let x0 = (b * g.c_in + gi * cg) * hw;
+                        let xg = &x[x0..x0 + cg * hw];
+                        let input = if g.is_pointwise() {
+                            QInput::row_major(xg, cg, hw, x_zero_point)
+                        } else {
+                            col.resize(k * ohw, 0);
+                            let col = as_elems_mut::<T>(&mut col);
+                            im2col(g, (oh, ow), xg, T::from_i32(x_zero_point), col);
+                            QInput::row_major(&col[..], k, ohw, x_zero_point)
+                        };
+                        let o0 = (b * g.c_out + gi * mg) * ohw;
+                        let sub = out.slice(o0..o0 + mg * ohw);
+                        qgemm(
+                            table,
+                            wg,
+                            &input,
+                            &rq.slice_rows(gi * mg..(gi + 1) * mg),
+                            sub,
+                            (ohw, 1),
+                            threads,
+                        )?;
+                    }
                 }
-            }
-            Ok(())
+                Ok(())
+            })();
+            COL.with(|c| *c.borrow_mut() = col);
+            result
         }
     }
+}
+
+thread_local! {
+    /// The im2col buffer, reused across calls (a fresh one costs page faults every call).
+    static COL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Bytes viewed as 8-bit elements of type `T`.
+fn as_elems_mut<T: QElem>(b: &mut [u8]) -> &mut [T] {
+    // SAFETY: T is u8 or i8 (sealed): same size and alignment as u8, every bit pattern valid.
+    unsafe { std::slice::from_raw_parts_mut(b.as_mut_ptr() as *mut T, b.len()) }
 }
 
 /// `col[(c, r, t), (y, x)] = input[c, y * sh + r * dh - pt, x * sw + t * dw - pl]`, or `pad`
@@ -253,8 +269,15 @@ fn im2col<T: QElem>(g: &ConvGeometry, (oh, ow): (usize, usize), x: &[T], pad: T,
                     }
                     let src = &plane[iy * g.w..(iy + 1) * g.w];
                     let off = t * dw;
-                    if sw == 1 && off >= pl && off - pl + ow <= g.w {
-                        out.copy_from_slice(&src[off - pl..off - pl + ow]);
+                    if sw == 1 {
+                        // Outputs x whose input x + off - pl is inside the row: [x0, x1).
+                        let x0 = pl.saturating_sub(off).min(ow);
+                        let x1 = (g.w + pl).saturating_sub(off).clamp(x0, ow);
+                        out[..x0].fill(pad);
+                        if x1 > x0 {
+                            out[x0..x1].copy_from_slice(&src[x0 + off - pl..x1 + off - pl]);
+                        }
+                        out[x1..].fill(pad);
                         continue;
                     }
                     for (xo, o) in out.iter_mut().enumerate() {

@@ -5,6 +5,8 @@ use std::cell::RefCell;
 
 use super::arch::{StoreKernel, MAX_TILE};
 use super::error::{param_err, shape_err, view_len, QResult};
+use super::gemm_dot;
+use super::pack::Packed;
 use super::requant::{QOutput, Requant, RowParams};
 use super::{Int8Kernels, PackedWeights, QElem};
 use crate::gemm::parallel;
@@ -140,7 +142,7 @@ pub fn qgemm<T: QElem>(
 }
 
 /// The output pointer, shared by threads that write disjoint columns.
-struct Dst<O>(*mut O);
+pub(super) struct Dst<O>(pub(super) *mut O);
 impl<O> Clone for Dst<O> {
     fn clone(&self) -> Self {
         *self
@@ -153,29 +155,37 @@ unsafe impl<O> Send for Dst<O> {}
 unsafe impl<O> Sync for Dst<O> {}
 
 /// One checked product.
-struct Job<'a, 'x, T> {
-    table: &'a Int8Kernels,
-    w: &'a PackedWeights,
-    x: &'a QInput<'x, T>,
-    rq: &'a Requant<'a>,
-    range: (i32, i32),
-    strides: (usize, usize),
-    threads: usize,
+pub(super) struct Job<'a, 'x, T> {
+    pub(super) table: &'a Int8Kernels,
+    pub(super) w: &'a PackedWeights,
+    pub(super) x: &'a QInput<'x, T>,
+    pub(super) rq: &'a Requant<'a>,
+    pub(super) range: (i32, i32),
+    pub(super) strides: (usize, usize),
+    pub(super) threads: usize,
 }
 
 /// Multiply-adds a thread should get before a product is split (spawning costs ~10-50 us).
-const MIN_MACS_PER_THREAD: usize = 2_000_000;
+pub(super) const MIN_MACS_PER_THREAD: usize = 2_000_000;
 
 impl<T: QElem> Job<'_, '_, T> {
     /// Splits the columns across threads; each output is computed by one thread in the same
     /// way whatever the split, so results do not depend on the thread count.
     fn split<O>(&self, dst: Dst<O>, store: StoreKernel<O>) {
         let (m, k, n) = (self.w.m, self.w.k, self.x.cols);
+        let a = match (&self.w.data, &self.table.dot) {
+            (Packed::Pairs(a), None) => a,
+            (Packed::Quads { data, sums, zp }, Some(dot)) => {
+                return gemm_dot::split(self, dot, data, sums, zp, dst, store)
+            }
+            // qgemm checked that the weights were packed for this table.
+            _ => unreachable!("weights packed for another layout"),
+        };
         let macs = m.saturating_mul(n).saturating_mul(k);
         let t = parallel::threads_for(macs, self.threads, MIN_MACS_PER_THREAD);
         let ranges = parallel::split_1d(n, self.table.nr, t);
         let rows: Vec<_> = (0..m).map(|i| self.rq.row(i, self.range)).collect();
-        parallel::run(ranges, |cols| drive(self, &rows, dst, store, cols));
+        parallel::run(ranges, |cols| drive(self, a, &rows, dst, store, cols));
     }
 }
 
@@ -183,6 +193,7 @@ impl<T: QElem> Job<'_, '_, T> {
 /// then column panels.
 fn drive<T: QElem, O>(
     job: &Job<T>,
+    weights: &[i16],
     rows: &[RowParams],
     dst: Dst<O>,
     store: StoreKernel<O>,
@@ -226,8 +237,9 @@ fn drive<T: QElem, O>(
                 );
             }
         }
+        let a_len = kp * mr * 2;
         for t in 0..m.div_ceil(mr) {
-            let a = w.panel(t);
+            let a = &weights[t * a_len..(t + 1) * a_len];
             let i0 = t * mr;
             for q in 0..npanels {
                 let c0 = j0 + q * nr;

@@ -22,19 +22,26 @@
 mod arch;
 mod conv;
 mod depthwise;
+mod elementwise;
 mod error;
 mod gemm;
+mod gemm_dot;
 mod pack;
 mod quantize;
 pub mod reference;
 mod requant;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dot;
+#[cfg(test)]
+mod tests_elementwise;
 
 use std::fmt;
 use std::sync::OnceLock;
 
 pub use conv::{qconv, ConvGeometry, PackedConv};
+pub use elementwise::{add, QParams};
 pub use error::{QError, QResult};
 pub use gemm::{qgemm, QInput};
 pub use pack::{PackedWeights, WeightsRef};
@@ -55,6 +62,8 @@ pub struct Int8Kernels {
     pub(crate) store: arch::StoreKernels,
     pub(crate) depthwise_row: arch::DepthwiseRowKernel,
     pub(crate) quant: arch::QuantKernels,
+    /// Dot-product kernels (quads layout); when present the GEMM uses them, not `tile`/`pack_*`.
+    pub(crate) dot: Option<arch::DotKernels>,
 }
 
 impl fmt::Debug for Int8Kernels {
@@ -62,40 +71,60 @@ impl fmt::Debug for Int8Kernels {
         f.debug_struct("Int8Kernels")
             .field("name", &self.name)
             .field("tile", &(self.mr, self.nr))
+            .field("dot", &self.dot.is_some())
             .finish()
     }
 }
 
-/// The int8 table this process uses: [`Int8Kernels::native`] unless `EDGEOPT_KERNELS=generic`.
+/// The int8 table this process uses: the one named by `EDGEOPT_INT8_KERNELS` when this CPU has
+/// it, else [`Int8Kernels::select`] of `EDGEOPT_KERNELS` (native unless `generic`).
 pub fn int8_kernels() -> &'static Int8Kernels {
     static SELECTED: OnceLock<&'static Int8Kernels> = OnceLock::new();
-    SELECTED.get_or_init(|| Int8Kernels::select(std::env::var("EDGEOPT_KERNELS").ok().as_deref()))
+    SELECTED.get_or_init(|| {
+        let named = std::env::var("EDGEOPT_INT8_KERNELS").ok();
+        named
+            .as_deref()
+            .and_then(Int8Kernels::by_name)
+            .unwrap_or_else(|| {
+                Int8Kernels::select(std::env::var("EDGEOPT_KERNELS").ok().as_deref())
+            })
+    })
+}
+
+/// Every table this CPU can run, in order of preference (last = native), and the index of the
+/// native one.
+fn tables() -> &'static (Vec<Int8Kernels>, usize) {
+    static ALL: OnceLock<(Vec<Int8Kernels>, usize)> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all = vec![arch::generic::table(), arch::portable_dot::table()];
+        arch::native_tables(&mut all);
+        let native = if all.len() > 2 { all.len() - 1 } else { 0 };
+        (all, native)
+    })
 }
 
 impl Int8Kernels {
     /// The portable table.
     pub fn generic() -> &'static Int8Kernels {
-        static GENERIC: OnceLock<Int8Kernels> = OnceLock::new();
-        GENERIC.get_or_init(arch::generic::table)
+        &tables().0[0]
     }
 
     /// The fastest table this CPU supports.
     pub fn native() -> &'static Int8Kernels {
-        static NATIVE: OnceLock<Int8Kernels> = OnceLock::new();
-        NATIVE.get_or_init(|| {
-            let mut table = arch::generic::table();
-            arch::plug_native(&mut table);
-            table
-        })
+        let (all, native) = tables();
+        &all[*native]
     }
 
-    /// Every distinct table usable here, generic first (what tests iterate over).
+    /// Every table usable on this CPU, generic first (what tests iterate over): the portable
+    /// twins of both layouts, then each instruction set's (AVX2, AVX512-VNNI 256 and 512 bits;
+    /// NEON), so a VNNI machine still tests the AVX2 path.
     pub fn available() -> Vec<&'static Int8Kernels> {
-        let mut all = vec![Int8Kernels::generic()];
-        if Int8Kernels::native().name != Int8Kernels::generic().name {
-            all.push(Int8Kernels::native());
-        }
-        all
+        tables().0.iter().collect()
+    }
+
+    /// The table called `name` (see [`Int8Kernels::name`]), if this CPU can run it.
+    pub fn by_name(name: &str) -> Option<&'static Int8Kernels> {
+        tables().0.iter().find(|t| t.name == name.trim())
     }
 
     /// The table named by a value of `EDGEOPT_KERNELS` (`generic`, or anything else: native).
@@ -106,7 +135,8 @@ impl Int8Kernels {
         }
     }
 
-    /// Name of the table: `generic`, `x86_64_avx2` or `aarch64_neon`.
+    /// Name of the table: `generic`, `generic_dot` (portable twin of the dot-product layout),
+    /// `x86_64_avx2`, `x86_64_vnni256`, `x86_64_vnni512` or `aarch64_neon`.
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -114,6 +144,11 @@ impl Int8Kernels {
     /// Register tile `(mr, nr)` of the GEMM micro-kernel.
     pub fn tile(&self) -> (usize, usize) {
         (self.mr, self.nr)
+    }
+
+    /// Whether the GEMM multiplies raw 8-bit values with a dot-product instruction (VNNI).
+    pub fn is_dot(&self) -> bool {
+        self.dot.is_some()
     }
 }
 

@@ -35,15 +35,30 @@ impl WeightsRef<'_> {
     }
 }
 
-/// `M x K` weights minus their zero points, widened to i16 and laid out in panels of the
-/// table's `mr` rows (see `arch/mod.rs`). Rows are the product's output rows.
+/// `M x K` weights laid out in panels of the table's `mr` rows (see `arch/mod.rs`): minus their
+/// zero points and widened to i16 (pairs layout), or as raw s8 with the sums the dot-product
+/// driver needs (quads layout). Rows are the product's output rows.
 #[derive(Debug, Clone)]
 pub struct PackedWeights {
     pub(crate) m: usize,
     pub(crate) k: usize,
     pub(crate) mr: usize,
     pub(crate) kernel: &'static str,
-    pub(crate) data: Vec<i16>,
+    pub(crate) data: Packed,
+}
+
+/// The panels of one layout.
+#[derive(Debug, Clone)]
+pub(crate) enum Packed {
+    /// `w - zp` as i16, pairs of depths.
+    Pairs(Vec<i16>),
+    /// `w'` = w as s8 (u8 weights minus 128), quads of depths, with per row `sum_p w'(i, p)` and
+    /// the zero point `zp'` of `w'` (`zp` or `zp - 128`); `zp` is empty when every `zp'` is 0.
+    Quads {
+        data: Vec<i8>,
+        sums: Vec<i32>,
+        zp: Vec<i32>,
+    },
 }
 
 impl PackedWeights {
@@ -80,20 +95,43 @@ impl PackedWeights {
             ));
         }
         let mr = table.mr;
-        let kp = k.div_ceil(2);
+        let depth = if table.dot.is_some() { 4 } else { 2 };
+        let kd = k.div_ceil(depth);
         let tiles = m.div_ceil(mr);
         let len = tiles
-            .checked_mul(kp)
-            .and_then(|v| v.checked_mul(mr * 2))
+            .checked_mul(kd)
+            .and_then(|v| v.checked_mul(mr * depth))
             .ok_or_else(|| shape_err(OP, format!("{m}x{k} weights are too large")))?;
-        let mut data = vec![0i16; len];
-        for i in 0..m {
-            let zp = zero_points[if zero_points.len() == 1 { 0 } else { i }];
-            let panel = &mut data[(i / mr) * kp * mr * 2..];
-            for p in 0..k {
-                panel[(p / 2) * mr * 2 + (i % mr) * 2 + p % 2] = (w.at(i * k + p) - zp) as i16;
+        let zp_of = |i: usize| zero_points[if zero_points.len() == 1 { 0 } else { i }];
+        let at = |i: usize, p: usize| (i / mr) * kd * mr * depth + (p / depth) * mr * depth;
+        let data = if table.dot.is_some() {
+            // s8 weights as they are; u8 ones shifted into s8 (the zero point shifts alike).
+            let shift = if lo == 0 { 128 } else { 0 };
+            let mut data = vec![0i8; len];
+            let mut sums = vec![0i32; m];
+            for (i, sum) in sums.iter_mut().enumerate() {
+                for p in 0..k {
+                    let v = w.at(i * k + p) - shift;
+                    data[at(i, p) + (i % mr) * 4 + p % 4] = v as i8;
+                    *sum = sum.wrapping_add(v);
+                }
             }
-        }
+            let zp: Vec<i32> = (0..m).map(|i| zp_of(i) - shift).collect();
+            let zp = if zp.iter().all(|&z| z == 0) {
+                Vec::new()
+            } else {
+                zp
+            };
+            Packed::Quads { data, sums, zp }
+        } else {
+            let mut data = vec![0i16; len];
+            for i in 0..m {
+                for p in 0..k {
+                    data[at(i, p) + (i % mr) * 2 + p % 2] = (w.at(i * k + p) - zp_of(i)) as i16;
+                }
+            }
+            Packed::Pairs(data)
+        };
         Ok(PackedWeights {
             m,
             k,
@@ -108,9 +146,11 @@ impl PackedWeights {
         (self.m, self.k)
     }
 
-    /// The panel of rows `tile * mr ..`.
-    pub(crate) fn panel(&self, tile: usize) -> &[i16] {
-        let size = self.k.div_ceil(2) * self.mr * 2;
-        &self.data[tile * size..(tile + 1) * size]
+    /// Bytes of packed data (what a model keeps in memory for these weights).
+    pub fn packed_bytes(&self) -> usize {
+        match &self.data {
+            Packed::Pairs(d) => d.len() * 2,
+            Packed::Quads { data, sums, zp } => data.len() + 4 * (sums.len() + zp.len()),
+        }
     }
 }

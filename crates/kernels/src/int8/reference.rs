@@ -39,12 +39,16 @@ pub fn requantize(acc: &[i32], m: usize, n: usize, rq: &Requant, mut out: QOutpu
     let quant = |i: usize, j: usize, lo: i64, hi: i64| {
         let r = ((value(i, j) as f32 * scale(i)).round_ties_even() as i64)
             .saturating_add(rq.zero_point as i64);
+        let (lo, hi) = match rq.clamp {
+            Some((a, b)) => ((a as i64).clamp(lo, hi), (b as i64).clamp(lo, hi)),
+            None => (lo, hi),
+        };
         let lo = if rq.relu {
             lo.max(rq.zero_point as i64)
         } else {
             lo
         };
-        r.clamp(lo, hi)
+        r.max(lo).min(hi)
     };
     for i in 0..m {
         for j in 0..n {
@@ -111,4 +115,18 @@ pub fn quantize_one(x: f32, scale: f32, zp: i32, lo: i32, hi: i32) -> i32 {
     (q.round_ties_even() as i64)
         .saturating_add(zp as i64)
         .clamp(lo as i64, hi as i64) as i32
+}
+
+/// The QDQ residual add of one element: dequantize both in f32, add, quantize into `[lo, hi]`.
+pub fn add_one(
+    a: i32,
+    pa: (f32, i32),
+    b: i32,
+    pb: (f32, i32),
+    py: (f32, i32),
+    lo: i32,
+    hi: i32,
+) -> i32 {
+    let v = (a - pa.1) as f32 * pa.0 + (b - pb.1) as f32 * pb.0;
+    quantize_one(v, py.0, py.1, lo, hi)
 }

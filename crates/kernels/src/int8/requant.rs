@@ -26,7 +26,8 @@ impl Scale<'_> {
 /// - f32 output: `(acc + bias[i]) as f32 * scale[i]`, then `max(0)` if `relu`;
 /// - u8 / i8 output: `clamp(round_half_even((acc + bias[i]) as f32 * scale[i]) + zero_point,
 ///   lo, hi)` where `[lo, hi]` is the type's range, with `lo` raised to `zero_point` if `relu`
-///   (a fused Relu is a clamp at the quantized zero).
+///   (a fused Relu is a clamp at the quantized zero), and further to `clamp` when set (a fused
+///   Clip: `max(min(v, hi), lo)` after the zero point).
 #[derive(Debug, Clone, Copy)]
 pub struct Requant<'a> {
     /// i32 bias per output row, added to the accumulator.
@@ -37,6 +38,8 @@ pub struct Requant<'a> {
     pub zero_point: i32,
     /// Clamp at the quantized zero.
     pub relu: bool,
+    /// Quantized bounds `(lo, hi)` of u8 / i8 outputs, each first clamped into the type's range.
+    pub clamp: Option<(i32, i32)>,
 }
 
 impl Default for Requant<'_> {
@@ -46,6 +49,7 @@ impl Default for Requant<'_> {
             scale: Scale::PerTensor(1.0),
             zero_point: 0,
             relu: false,
+            clamp: None,
         }
     }
 }
@@ -138,13 +142,19 @@ impl Requant<'_> {
     /// The parameters of row `row` for an output of type range `range`.
     pub(crate) fn row(&self, row: usize, range: (i32, i32)) -> RowParams {
         let zp = self.zero_point;
-        let lo = if self.relu { range.0.max(zp) } else { range.0 };
+        let (lo, hi) = match self.clamp {
+            Some((lo, hi)) => (lo.clamp(range.0, range.1), hi.clamp(range.0, range.1)),
+            None => range,
+        };
+        let lo = if self.relu { lo.max(zp) } else { lo };
+        // An empty range gives `hi` (min after max), as ONNX Clip with min > max.
+        let lo = lo.min(hi);
         RowParams {
             bias: self.bias.map_or(0, |b| b[row]),
             scale: self.scale.at(row),
             zp,
             lo: (lo as i64 - zp as i64) as f32,
-            hi: (range.1 as i64 - zp as i64) as f32,
+            hi: (hi as i64 - zp as i64) as f32,
             relu: self.relu,
         }
     }

@@ -7,14 +7,14 @@ use super::reference as naive;
 use super::*;
 
 #[derive(Debug, Clone, Copy)]
-enum OutKind {
+pub(super) enum OutKind {
     U8,
     I8,
     I32,
     F32,
 }
 
-fn out_kind() -> impl Strategy<Value = OutKind> {
+pub(super) fn out_kind() -> impl Strategy<Value = OutKind> {
     prop_oneof![
         Just(OutKind::U8),
         Just(OutKind::I8),
@@ -24,18 +24,18 @@ fn out_kind() -> impl Strategy<Value = OutKind> {
 }
 
 /// 8-bit values biased to the extremes: a third at the type's ends.
-fn values(len: usize, signed: bool) -> impl Strategy<Value = Vec<i32>> {
+pub(super) fn values(len: usize, signed: bool) -> impl Strategy<Value = Vec<i32>> {
     let (lo, hi) = if signed { (-128, 127) } else { (0, 255) };
     prop::collection::vec(prop_oneof![lo..=hi, Just(lo), Just(hi)], len)
 }
 
-fn zero_point(signed: bool) -> impl Strategy<Value = i32> {
+pub(super) fn zero_point(signed: bool) -> impl Strategy<Value = i32> {
     let (lo, hi) = if signed { (-128, 127) } else { (0, 255) };
     prop_oneof![lo..=hi, Just(lo), Just(hi)]
 }
 
 /// Outputs of one kind, compared as i64 (f32 bit-exact through `to_bits`).
-fn run_out(kind: OutKind, len: usize, f: impl FnOnce(QOutput)) -> Vec<i64> {
+pub(super) fn run_out(kind: OutKind, len: usize, f: impl FnOnce(QOutput)) -> Vec<i64> {
     match kind {
         OutKind::U8 => {
             let mut v = vec![7u8; len];
@@ -61,7 +61,7 @@ fn run_out(kind: OutKind, len: usize, f: impl FnOnce(QOutput)) -> Vec<i64> {
 }
 
 #[derive(Debug, Clone)]
-struct GemmCase {
+pub(super) struct GemmCase {
     m: usize,
     k: usize,
     n: usize,
@@ -77,18 +77,23 @@ struct GemmCase {
     relu: bool,
     out: OutKind,
     transposed_out: bool,
+    /// Activations read through a transposed view (stored `N x K`, as MatMul's A^T).
+    transposed_in: bool,
+    clamp: Option<(i32, i32)>,
 }
 
 fn gemm_case() -> impl Strategy<Value = GemmCase> {
-    (
-        1usize..20,
-        1usize..40,
-        1usize..40,
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-    )
-        .prop_flat_map(|(m, k, n, ws, xs, per_row)| {
+    gemm_case_sized(1..20, 1..40, (1usize..40).boxed())
+}
+
+/// Random products with `m`, `k` and `n` drawn from the given ranges.
+pub(super) fn gemm_case_sized(
+    m: std::ops::Range<usize>,
+    k: std::ops::Range<usize>,
+    n: BoxedStrategy<usize>,
+) -> impl Strategy<Value = GemmCase> {
+    (m, k, n, any::<bool>(), any::<bool>(), any::<bool>()).prop_flat_map(
+        |(m, k, n, ws, xs, per_row)| {
             let zps = if per_row { m } else { 1 };
             (
                 values(m * k, ws),
@@ -97,31 +102,43 @@ fn gemm_case() -> impl Strategy<Value = GemmCase> {
                 zero_point(xs),
                 prop::option::of(prop::collection::vec(-100_000i32..100_000, m)),
                 prop::collection::vec(prop_oneof![1e-5f32..0.02, Just(1.0f32), Just(0.5f32)], zps),
-                (0.0f64..=1.0, any::<bool>(), out_kind(), any::<bool>()),
+                (
+                    0.0f64..=1.0,
+                    any::<bool>(),
+                    out_kind(),
+                    any::<bool>(),
+                    any::<bool>(),
+                    prop::option::of((-140i32..260, -140i32..260)),
+                ),
             )
                 .prop_map(
-                    move |(w, w_zp, x, x_zp, bias, scales, (frac, relu, out, tr))| GemmCase {
-                        m,
-                        k,
-                        n,
-                        w_signed: ws,
-                        x_signed: xs,
-                        w,
-                        w_zp,
-                        x,
-                        x_zp,
-                        bias,
-                        scales,
-                        out_zp_frac: frac,
-                        relu,
-                        out,
-                        transposed_out: tr,
+                    move |(w, w_zp, x, x_zp, bias, scales, (frac, relu, out, tr, ti, clamp))| {
+                        GemmCase {
+                            m,
+                            k,
+                            n,
+                            w_signed: ws,
+                            x_signed: xs,
+                            w,
+                            w_zp,
+                            x,
+                            x_zp,
+                            bias,
+                            scales,
+                            out_zp_frac: frac,
+                            relu,
+                            out,
+                            transposed_out: tr,
+                            transposed_in: ti,
+                            clamp,
+                        }
                     },
                 )
-        })
+        },
+    )
 }
 
-fn out_zp(kind: OutKind, frac: f64) -> i32 {
+pub(super) fn out_zp(kind: OutKind, frac: f64) -> i32 {
     match kind {
         OutKind::U8 => (frac * 255.0).round() as i32,
         OutKind::I8 => (frac * 255.0).round() as i32 - 128,
@@ -129,7 +146,7 @@ fn out_zp(kind: OutKind, frac: f64) -> i32 {
     }
 }
 
-fn weights(v: &[i32], signed: bool) -> (Vec<i8>, Vec<u8>) {
+pub(super) fn weights(v: &[i32], signed: bool) -> (Vec<i8>, Vec<u8>) {
     if signed {
         (v.iter().map(|&x| x as i8).collect(), vec![])
     } else {
@@ -137,7 +154,20 @@ fn weights(v: &[i32], signed: bool) -> (Vec<i8>, Vec<u8>) {
     }
 }
 
-fn check_gemm(table: &Int8Kernels, c: &GemmCase) -> Result<(), TestCaseError> {
+/// The `k x n` input view of `data`: row-major, or transposed (`data` is `n x k`).
+fn view<T>(data: &[T], k: usize, n: usize, transposed: bool, zero_point: i32) -> QInput<'_, T> {
+    let (row_stride, col_stride) = if transposed { (1, k) } else { (n, 1) };
+    QInput {
+        data,
+        rows: k,
+        cols: n,
+        row_stride,
+        col_stride,
+        zero_point,
+    }
+}
+
+pub(super) fn check_gemm(table: &Int8Kernels, c: &GemmCase) -> Result<(), TestCaseError> {
     let (wi, wu) = weights(&c.w, c.w_signed);
     let wref = if c.w_signed {
         WeightsRef::I8(&wi)
@@ -155,34 +185,26 @@ fn check_gemm(table: &Int8Kernels, c: &GemmCase) -> Result<(), TestCaseError> {
         scale,
         zero_point: out_zp(c.out, c.out_zp_frac),
         relu: c.relu,
+        clamp: c.clamp,
     };
     let (m, n) = (c.m, c.n);
     let strides = if c.transposed_out { (1, m) } else { (n, 1) };
+    let k = c.k;
+    // K x N values, stored N x K for a transposed view.
+    let stored: Vec<i32> = if c.transposed_in {
+        (0..k * n).map(|i| c.x[(i % k) * n + i / k]).collect()
+    } else {
+        c.x.clone()
+    };
     let got = run_out(c.out, m * n, |o| {
         if c.x_signed {
-            let x: Vec<i8> = c.x.iter().map(|&v| v as i8).collect();
-            qgemm(
-                table,
-                &packed,
-                &QInput::row_major(&x, c.k, n, c.x_zp),
-                &rq,
-                o,
-                strides,
-                1,
-            )
-            .unwrap();
+            let x: Vec<i8> = stored.iter().map(|&v| v as i8).collect();
+            let input = view(&x, k, n, c.transposed_in, c.x_zp);
+            qgemm(table, &packed, &input, &rq, o, strides, 1).unwrap();
         } else {
-            let x: Vec<u8> = c.x.iter().map(|&v| v as u8).collect();
-            qgemm(
-                table,
-                &packed,
-                &QInput::row_major(&x, c.k, n, c.x_zp),
-                &rq,
-                o,
-                strides,
-                1,
-            )
-            .unwrap();
+            let x: Vec<u8> = stored.iter().map(|&v| v as u8).collect();
+            let input = view(&x, k, n, c.transposed_in, c.x_zp);
+            qgemm(table, &packed, &input, &rq, o, strides, 1).unwrap();
         }
     });
     let acc = naive::qgemm_acc(&c.w, &c.w_zp, &c.x, c.x_zp, m, c.k, n);
@@ -299,6 +321,7 @@ fn check_conv(table: &Int8Kernels, c: &ConvCase) -> Result<(), TestCaseError> {
         scale: Scale::PerTensor(c.scale),
         zero_point: out_zp(c.out, 0.5),
         relu: c.g.c_out.is_multiple_of(2),
+        clamp: c.g.c_in.is_multiple_of(3).then_some((-20, 200)),
     };
     let len = c.g.batch * c.g.c_out * oh * ow;
     let got = run_out(c.out, len, |o| {

@@ -30,6 +30,7 @@ mod pool;
 mod reduce;
 mod softmax;
 mod sparse;
+mod sparse_conv;
 mod transpose;
 mod unary;
 
@@ -148,6 +149,9 @@ impl LoweringRegistry {
         r.register(FUSED, "FusedGemm", gemm::lower);
         r.register("", "Gemm", sparse::lower_gemm);
         r.register(FUSED, "FusedGemm", sparse::lower_gemm);
+        for (domain, op) in [("", "Conv"), (FUSED, "FusedConv")] {
+            r.register(domain, op, sparse_conv::lower);
+        }
         r.register("", "MatMul", matmul::lower);
         r.register(FUSED, "FusedMatMul", matmul::lower);
         for op in ["Add", "Sub", "Mul", "Div"] {

@@ -1,5 +1,6 @@
 //! The portable int8 table: the twin of every arch-specific kernel and the fallback.
 
+use super::super::elementwise::AddParams;
 use super::super::requant::RowParams;
 use super::super::{Int8Kernels, QElem};
 use super::{portable, QuantKernels, StoreKernels};
@@ -27,7 +28,10 @@ pub(crate) fn table() -> Int8Kernels {
             quantize_i8: quantize::<i8>,
             dequantize_u8: dequantize::<u8>,
             dequantize_i8: dequantize::<i8>,
+            add_u8: add::<u8>,
+            add_i8: add::<i8>,
         },
+        dot: None,
     }
 }
 
@@ -73,4 +77,8 @@ pub(crate) unsafe fn quantize<T: QElem>(x: &[f32], scale: f32, zp: i32, out: &mu
 
 pub(crate) unsafe fn dequantize<T: QElem>(x: &[T], scale: f32, zp: i32, out: &mut [f32]) {
     unsafe { portable::dequantize(x, scale, zp, out) }
+}
+
+unsafe fn add<T: QElem>(a: &[T], b: &[T], p: &AddParams, y: &mut [T]) {
+    unsafe { portable::add(a, b, p, y) }
 }

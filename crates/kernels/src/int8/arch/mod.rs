@@ -5,21 +5,32 @@
 //! `[w(i, 2p) - zp_i, w(i, 2p + 1) - zp_i]` as i16; activations are panels of `nr` columns
 //! holding, per pair of depths, `nr` pairs `[x(2p, j) - zp, x(2p + 1, j) - zp]`. An odd depth is
 //! padded with a zero row, and partial panels with zero rows or columns.
+//!
+//! Tables with a dot-product instruction (AVX512-VNNI `vpdpbusd`: four u8 x s8 products summed
+//! into i32, no intermediate saturation) use the *quads* layout instead ([`DotKernels`]):
+//! weights as raw s8 (u8 weights shifted by -128), per group of four depths `q` the panel holds
+//! `mr` runs `[w(i, 4q) .. w(i, 4q + 3)]`; activations as u8 (s8 ones shifted by +128), per
+//! quad `nr` runs `[x(4q, j) .. x(4q + 3, j)]`; depth padded with zeros to a multiple of four.
+//! Zero points are applied after the product from precomputed sums (see `gemm_dot.rs`).
 
 pub(crate) mod generic;
 pub(crate) mod portable;
+pub(crate) mod portable_dot;
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_64_vnni;
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod aarch64_neon;
 
+use super::elementwise::AddParams;
 use super::requant::RowParams;
 use super::Int8Kernels;
 
 /// Largest register tile any table uses (sizes the stack buffer of one tile).
-pub(crate) const MAX_TILE: usize = 8 * 16;
+pub(crate) const MAX_TILE: usize = 12 * 32;
 
 /// Micro-kernel `(kp, a, b, c)`: `c[i * nr + j] = sum_{p < kp} a[p][i] . b[p][j]` (the dot of
 /// the i16 pairs) with wrapping i32 adds, overwriting the `mr x nr` tile `c`.
@@ -65,13 +76,65 @@ pub(crate) struct QuantKernels {
     pub quantize_i8: unsafe fn(&[f32], f32, i32, &mut [i8]),
     pub dequantize_u8: unsafe fn(&[u8], f32, i32, &mut [f32]),
     pub dequantize_i8: unsafe fn(&[i8], f32, i32, &mut [f32]),
+    /// Quantized addition `(a, b, params, y)` of equal lengths (`elementwise.rs`).
+    pub add_u8: unsafe fn(&[u8], &[u8], &AddParams, &mut [u8]),
+    pub add_i8: unsafe fn(&[i8], &[i8], &AddParams, &mut [i8]),
 }
 
-/// Overrides the generic entries with the best ones this CPU supports.
-pub(crate) fn plug_native(table: &mut Int8Kernels) {
+/// Dot micro-kernel `(kq, a, b, c)`: `c[i * nr + j] = sum_{q < kq, t < 4} a[q][i][t] *
+/// b[q][j][t]` (s8 weights times u8 activations, quads layout) with wrapping i32 adds,
+/// overwriting the `mr x nr` tile `c`.
+///
+/// Safety: `a` has `kq * mr * 4` and `b` `kq * nr * 4` readable bytes, `c` has `mr * nr`
+/// writable i32, and the CPU has the kernel's features.
+pub(crate) type DotTileKernel = unsafe fn(usize, *const i8, *const u8, *mut i32);
+
+/// Packs one activation panel in the quads layout `(src, rs, cs, k, cols, flip, dst, nr)`:
+/// the `k x cols` byte view at `src` (element `(p, j)` at `src + p * rs + j * cs`), each byte
+/// XORed with `flip` (0x80 turns s8 into u8 shifted by 128), `cols <= nr`, into `k.div_ceil(4)`
+/// quads of `nr` columns, zero padded.
+///
+/// Safety: every element of the view is readable, `dst` has `k.div_ceil(4) * nr * 4` writable
+/// bytes, `cols <= nr`, and the CPU has the kernel's features.
+pub(crate) type DotPackKernel =
+    unsafe fn(*const u8, usize, usize, usize, usize, u8, *mut u8, usize);
+
+/// Matrix-vector product over one weight panel `(kq, a, x, out)`: `out[i] = sum_{q, t}
+/// a[q][i][t] * x[4 q + t]` for the panel's `mr` rows (wrapping i32).
+///
+/// Safety: `a` has `kq * mr * 4` and `x` `kq * 4` readable bytes, `out` `mr` writable i32,
+/// and the CPU has the kernel's features.
+pub(crate) type DotGemvKernel = unsafe fn(usize, *const i8, *const u8, *mut i32);
+
+/// The kernels of a table that uses the quads layout.
+#[derive(Clone, Copy)]
+pub(crate) struct DotKernels {
+    pub tile: DotTileKernel,
+    pub pack: DotPackKernel,
+    pub gemv: DotGemvKernel,
+}
+
+/// Appends the tables of this CPU's instruction sets to `all` (which starts with the portable
+/// ones), in increasing order of preference.
+pub(crate) fn native_tables(all: &mut Vec<Int8Kernels>) {
     #[cfg(target_arch = "x86_64")]
-    x86_64_avx2::plug(table);
+    {
+        let mut t = generic::table();
+        if x86_64_avx2::plug(&mut t) {
+            all.push(t.clone());
+            for wide in [false, true] {
+                let mut v = t.clone();
+                if x86_64_vnni::plug(&mut v, wide) {
+                    all.push(v);
+                }
+            }
+        }
+    }
     #[cfg(target_arch = "aarch64")]
-    aarch64_neon::plug(table);
-    let _ = table;
+    {
+        let mut t = generic::table();
+        aarch64_neon::plug(&mut t);
+        all.push(t);
+    }
+    let _ = all;
 }

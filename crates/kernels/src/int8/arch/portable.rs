@@ -2,6 +2,7 @@
 //! with its own target features (the AVX2 table gets them vectorized for 256-bit registers).
 //! Contracts: see the types in `arch/mod.rs`.
 
+use super::super::elementwise::AddParams;
 use super::super::requant::{dequant_one, requant_one, RowParams};
 use super::super::QElem;
 
@@ -161,5 +162,17 @@ pub(crate) unsafe fn quantize<T: QElem>(x: &[f32], scale: f32, zp: i32, out: &mu
 pub(crate) unsafe fn dequantize<T: QElem>(x: &[T], scale: f32, zp: i32, out: &mut [f32]) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = (v.to_i32() - zp) as f32 * scale;
+    }
+}
+
+/// Quantized addition, element by element in f32 (see `AddParams`).
+#[inline(always)]
+pub(crate) unsafe fn add<T: QElem>(a: &[T], b: &[T], p: &AddParams, y: &mut [T]) {
+    let (sa, za, sb, zb) = (p.a.scale, p.a.zero_point, p.b.scale, p.b.zero_point);
+    let (sy, zy) = (p.y.scale, p.y.zero_point);
+    for ((o, &x), &z) in y.iter_mut().zip(a).zip(b) {
+        let v = (x.to_i32() - za) as f32 * sa + (z.to_i32() - zb) as f32 * sb;
+        let q = (v / sy).round_ties_even().max(p.lo).min(p.hi);
+        *o = T::from_i32(q as i32 + zy);
     }
 }

@@ -7,6 +7,7 @@
 
 use std::arch::x86_64::*;
 
+use super::super::elementwise::AddParams;
 use super::super::requant::RowParams;
 use super::super::{Int8Kernels, QElem};
 use super::{portable, QuantKernels, StoreKernels};
@@ -14,9 +15,10 @@ use super::{portable, QuantKernels, StoreKernels};
 const MR: usize = 6;
 const NR: usize = 16;
 
-pub(crate) fn plug(table: &mut Int8Kernels) {
+/// Installs the AVX2 kernels when the CPU has AVX2; says whether it did.
+pub(crate) fn plug(table: &mut Int8Kernels) -> bool {
     if !is_x86_feature_detected!("avx2") {
-        return;
+        return false;
     }
     table.name = "x86_64_avx2";
     table.mr = MR;
@@ -36,7 +38,10 @@ pub(crate) fn plug(table: &mut Int8Kernels) {
         quantize_i8: quantize::<i8>,
         dequantize_u8: dequantize::<u8>,
         dequantize_i8: dequantize::<i8>,
+        add_u8: add::<u8>,
+        add_i8: add::<i8>,
     };
+    true
 }
 
 // Safety of everything below: the contracts of `arch/mod.rs`; `plug` installs these only when
@@ -203,7 +208,7 @@ unsafe fn pair(w0: i32, w1: i32) -> __m256i {
 /// a zero weight on its partner.
 #[allow(clippy::needless_range_loop)]
 #[target_feature(enable = "avx2")]
-unsafe fn depthwise_row(rows: [*const i16; 3], w: &[i32; 9], s: usize, acc: &mut [i32]) {
+pub(crate) unsafe fn depthwise_row(rows: [*const i16; 3], w: &[i32; 9], s: usize, acc: &mut [i32]) {
     let n = acc.len();
     let mut o = 0;
     unsafe {
@@ -263,4 +268,9 @@ unsafe fn quantize<T: QElem>(x: &[f32], scale: f32, zp: i32, out: &mut [T]) {
 #[target_feature(enable = "avx2")]
 unsafe fn dequantize<T: QElem>(x: &[T], scale: f32, zp: i32, out: &mut [f32]) {
     unsafe { portable::dequantize(x, scale, zp, out) }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn add<T: QElem>(a: &[T], b: &[T], p: &AddParams, y: &mut [T]) {
+    unsafe { portable::add(a, b, p, y) }
 }

@@ -1,6 +1,8 @@
 //! QLinearConv (requantized u8/i8 output) and ConvInteger (i32 output), 2-D, NCHW.
 
-use super::{as_i8, node_err, output, scales, signed8, zero_points, LowerCtx, OutKind};
+use super::{
+    as_i8, node_err, output, scales, signed8, unwrap_clamped, zero_points, LowerCtx, OutKind,
+};
 use crate::{Io, Kernel, Result};
 use edgeopt_ir::ops::quant::conv_common::ConvAttrs;
 use edgeopt_ir::ops::quant::conv_integer::ConvInteger;
@@ -20,6 +22,8 @@ struct QConvKernel {
     scales: Vec<f32>,
     y_zp: i32,
     out: OutKind,
+    /// Quantized output bounds of a fused activation.
+    clamp: Option<(i32, i32)>,
 }
 
 impl Kernel for QConvKernel {
@@ -37,6 +41,7 @@ impl Kernel for QConvKernel {
             },
             zero_point: self.y_zp,
             relu: false,
+            clamp: self.clamp,
         };
         let out = output(io, self.out)?;
         let k = int8_kernels();
@@ -58,8 +63,9 @@ struct Slots {
 }
 
 pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
+    let (op, clamp) = unwrap_clamped(ctx.op());
     let (attrs, slots, op_type): (&ConvAttrs, _, &'static str) =
-        if let Some(q) = ctx.op().downcast_ref::<QLinearConv>() {
+        if let Some(q) = op.downcast_ref::<QLinearConv>() {
             let s = Slots {
                 x_zp: 2,
                 w: 3,
@@ -67,7 +73,7 @@ pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
                 qlinear: true,
             };
             (&q.conv, s, "QLinearConv")
-        } else if let Some(c) = ctx.op().downcast_ref::<ConvInteger>() {
+        } else if let Some(c) = op.downcast_ref::<ConvInteger>() {
             let s = Slots {
                 x_zp: 2,
                 w: 1,
@@ -78,7 +84,10 @@ pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
         } else {
             return Ok(None);
         };
-    Ok(build(ctx, attrs, &slots, op_type))
+    if clamp.is_some() && !slots.qlinear {
+        return Ok(None);
+    }
+    Ok(build(ctx, attrs, &slots, op_type, clamp))
 }
 
 fn build(
@@ -86,6 +95,7 @@ fn build(
     attrs: &ConvAttrs,
     s: &Slots,
     op_type: &'static str,
+    clamp: Option<(i32, i32)>,
 ) -> Option<Box<dyn Kernel>> {
     let (x, w, y) = (ctx.input(0)?, ctx.konst(s.w)?, ctx.output(0)?);
     let x_signed = signed8(x.dtype)?;
@@ -163,5 +173,6 @@ fn build(
         scales,
         y_zp,
         out,
+        clamp,
     }))
 }

@@ -5,7 +5,9 @@
 //! `Y^T = B^T A^T`: B^T is packed once, A is read through a transposed view, and Y is written
 //! with transposed strides; a per-column B scale or zero point becomes a per-row one.
 
-use super::{as_i8, node_err, output, scales, signed8, zero_points, LowerCtx, OutKind};
+use super::{
+    as_i8, node_err, output, scales, signed8, unwrap_clamped, zero_points, LowerCtx, OutKind,
+};
 use crate::{Io, Kernel, Result};
 use edgeopt_kernels::int8::{
     int8_kernels, qgemm, PackedWeights, QInput, Requant, Scale, WeightsRef,
@@ -23,6 +25,8 @@ struct QMatMulKernel {
     scales: Vec<f32>,
     y_zp: i32,
     out: OutKind,
+    /// Quantized output bounds of a fused activation.
+    clamp: Option<(i32, i32)>,
 }
 
 impl Kernel for QMatMulKernel {
@@ -39,6 +43,7 @@ impl Kernel for QMatMulKernel {
                 v => Scale::PerRow(v),
             },
             zero_point: self.y_zp,
+            clamp: self.clamp,
             ..Requant::default()
         };
         let out = output(io, self.out)?;
@@ -81,18 +86,24 @@ fn transposed<T>(data: &[T], k: usize, rows: usize, zero_point: i32) -> QInput<'
 }
 
 pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
-    let op_type: &'static str = match ctx.op().op_type() {
+    let (op, clamp) = unwrap_clamped(ctx.op());
+    let op_type: &'static str = match op.op_type() {
         "QLinearMatMul" => "QLinearMatMul",
-        "MatMulInteger" => "MatMulInteger",
+        "MatMulInteger" if clamp.is_none() => "MatMulInteger",
         _ => return Ok(None),
     };
-    if !ctx.op().domain().is_empty() {
+    if !op.domain().is_empty() {
         return Ok(None);
     }
-    Ok(build(ctx, op_type == "QLinearMatMul", op_type))
+    Ok(build(ctx, op_type == "QLinearMatMul", op_type, clamp))
 }
 
-fn build(ctx: &LowerCtx, qlinear: bool, op_type: &'static str) -> Option<Box<dyn Kernel>> {
+fn build(
+    ctx: &LowerCtx,
+    qlinear: bool,
+    op_type: &'static str,
+    clamp: Option<(i32, i32)>,
+) -> Option<Box<dyn Kernel>> {
     // Slots: QLinearMatMul (a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp);
     // MatMulInteger (a, b, a_zp, b_zp).
     let (b_slot, a_zp_slot, b_zp_slot) = if qlinear { (3, 2, 5) } else { (1, 2, 3) };
@@ -155,5 +166,6 @@ fn build(ctx: &LowerCtx, qlinear: bool, op_type: &'static str) -> Option<Box<dyn
         scales,
         y_zp,
         out,
+        clamp,
     }))
 }

@@ -9,13 +9,21 @@
 //! not covered: non-constant weights or quantization parameters, per-axis activations,
 //! 1-D / 3-D convolutions, dtypes other than u8 / i8.
 
+mod add;
+mod clamped;
 mod conv;
 mod matmul;
+mod pool;
 mod qdq;
+mod qdq_act;
+mod qdq_add;
+mod qdq_pool;
 mod quantize;
 #[cfg(test)]
 mod tests;
 
+pub use add::QAdd;
+pub use clamped::Clamped;
 pub use qdq::fuse_qdq;
 
 use super::{LowerCtx, LoweringRegistry};
@@ -23,8 +31,20 @@ use crate::{Error, Io};
 use edgeopt_kernels::int8::{QError, QOutput};
 use edgeopt_tensor::{DType, Tensor};
 
+/// The op to lower and the output clamp of a [`Clamped`] wrapper around it.
+fn unwrap_clamped(op: &dyn edgeopt_ir::Op) -> (&dyn edgeopt_ir::Op, Option<(i32, i32)>) {
+    match op.downcast_ref::<Clamped>() {
+        Some(c) => (c.inner.as_ref(), Some((c.lo, c.hi))),
+        None => (op, None),
+    }
+}
+
 /// Adds the int8 lowerings to `r`.
 pub(crate) fn register(r: &mut LoweringRegistry) {
+    r.register(edgeopt_passes::ops::DOMAIN, "Int8Clamped", conv::lower);
+    r.register(edgeopt_passes::ops::DOMAIN, "Int8Clamped", matmul::lower);
+    r.register(edgeopt_passes::ops::DOMAIN, "Int8Add", add::lower);
+    r.register("", "MaxPool", pool::lower);
     r.register("", "QLinearConv", conv::lower);
     r.register("", "ConvInteger", conv::lower);
     r.register("", "QLinearMatMul", matmul::lower);

@@ -282,7 +282,7 @@ fn qdq_patterns_fuse_into_int8_nodes() {
     let mut fused = model.clone();
     assert_eq!(fuse_qdq(&mut fused).unwrap(), 2);
     let ops: Vec<&str> = fused.graph.nodes.iter().map(|n| n.op_type()).collect();
-    assert_eq!(ops, ["QLinearConv", "QLinearMatMul"], "{ops:?}");
+    assert_eq!(ops, ["Int8Clamped", "QLinearMatMul"], "{ops:?}");
     let got = run_lowered(fused, &[x]);
     // Each fused layer may round 1 LSB differently; the second can inherit the first's.
     assert!(
@@ -294,11 +294,16 @@ fn qdq_patterns_fuse_into_int8_nodes() {
 }
 
 #[test]
-fn relu_with_a_nonzero_output_zero_point_is_not_fused() {
-    let mut model = qdq_model(9);
-    // Only the MatMul fuses: a Relu before Q with zp 9 is not a no-op.
-    assert_eq!(fuse_qdq(&mut model).unwrap(), 1);
-    assert!(model.graph.nodes.iter().any(|n| n.op_type() == "Conv"));
+fn relu_with_a_nonzero_output_zero_point_fuses_as_a_clamp() {
+    let model = qdq_model(9);
+    let x = q_tensor(false, &[1, 3, 8, 8], 6);
+    let want = reference(&model, std::slice::from_ref(&x));
+    let mut fused = model.clone();
+    // Q(relu(v)) = max(Q(v), 9): the conv's output is clamped at its zero point.
+    assert_eq!(fuse_qdq(&mut fused).unwrap(), 2);
+    assert!(!fused.graph.nodes.iter().any(|n| n.op_type() == "Relu"));
+    let got = run_lowered(fused, &[x]);
+    assert!(max_diff(&got[0], &want[0]) <= 2.0);
 }
 
 /// An ONNX backend case with every input but the first made constant.
