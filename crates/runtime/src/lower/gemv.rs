@@ -140,7 +140,10 @@ fn isa() -> Isa {
         let generic = std::env::var("EDGEOPT_KERNELS").is_ok_and(|v| v.trim() == "generic");
         #[cfg(target_arch = "x86_64")]
         if !generic && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            let avx2_asked = std::env::var("EDGEOPT_KERNELS")
+                .is_ok_and(|v| matches!(v.trim(), "avx2" | "fma" | "x86_64_fma"));
             let avx512 = std::env::var("EDGEOPT_AVX512").map_or(true, |v| v.trim() != "0")
+                && !avx2_asked
                 && is_x86_feature_detected!("avx512f");
             return if avx512 { Isa::Avx512 } else { Isa::Avx2 };
         }

@@ -12,11 +12,15 @@ use crate::conv::{
 };
 use crate::Activation;
 
-/// Whether this CPU runs AVX-512F and the environment does not turn it off (read once).
+/// Whether this CPU runs AVX-512F and the environment does not turn it off (read once):
+/// `EDGEOPT_AVX512=0`, or `EDGEOPT_KERNELS` asking for the AVX2 table.
 pub(crate) fn avx512() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| {
+        let avx2_asked = std::env::var("EDGEOPT_KERNELS")
+            .is_ok_and(|v| matches!(v.trim(), "avx2" | "fma" | "x86_64_fma"));
         std::env::var("EDGEOPT_AVX512").map_or(true, |v| v.trim() != "0")
+            && !avx2_asked
             && is_x86_feature_detected!("avx512f")
     })
 }
