@@ -136,7 +136,7 @@ fn wrong_shape_calibration_data_is_refused_and_nothing_is_written() {
     assert!(!q.exists(), "an output file was written despite the error");
 }
 
-/// Writes a tiny MNIST-layout IDX training set (uncompressed): `n` 28x28 images whose class
+/// Writes a tiny MNIST-layout IDX data set (uncompressed, train and t10k): `n` 28x28 images whose class
 /// is the row band holding a bright stripe.
 fn write_idx_train(dir: &Path, n: usize) {
     let mut images = vec![0, 0, 8, 3];
@@ -159,8 +159,13 @@ fn write_idx_train(dir: &Path, n: usize) {
         }
         labels.push(class as u8);
     }
-    std::fs::write(dir.join("train-images-idx3-ubyte"), images).expect("write images");
-    std::fs::write(dir.join("train-labels-idx1-ubyte"), labels).expect("write labels");
+    // The loader opens both splits; the test split is a copy.
+    for split in ["train", "t10k"] {
+        std::fs::write(dir.join(format!("{split}-images-idx3-ubyte")), &images)
+            .expect("write images");
+        std::fs::write(dir.join(format!("{split}-labels-idx1-ubyte")), &labels)
+            .expect("write labels");
+    }
 }
 
 #[test]
