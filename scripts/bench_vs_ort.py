@@ -6,7 +6,9 @@ then timed runs); each engine's figure is the median over repeats of its per-pro
 latency. Ratios (edgeopt / ORT) are what to quote: the machine is shared and noisy.
 
 Also measured in the same run: the single-core FMA peak (a small AVX2 microbenchmark compiled
-with gcc here, or edgeopt's own when gcc is missing), effective GFLOP/s of each engine
+with gcc here, or edgeopt's own when gcc is missing; and the AVX-512 one where the CPU has
+AVX-512F: edgeopt's % of peak is against the peak of the instruction set its kernels use,
+AVX-512 unless EDGEOPT_KERNELS forces avx2/generic), effective GFLOP/s of each engine
 (2 * MACs / median latency, MACs of Conv/Gemm/MatMul as edgeopt counts them), peak RSS of each
 worker process (VmHWM: model load + runs) and edgeopt's load+plan time.
 
@@ -73,19 +75,38 @@ DEFAULT_SHAPES = {
 }
 
 
-def fma_peak(edgeopt):
+def has_avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " avx512f" in line for line in f)
+    except OSError:
+        return False
+
+
+def avx512_peak():
+    """Best-of-7 single-core AVX-512 FMA GFLOP/s (the AVX2 loop on 16-lane registers), or None."""
+    if not has_avx512():
+        return None
+    src = PEAK_C.replace("__m256", "__m512").replace("_mm256_", "_mm512_").replace(
+        "10.0 * 8 * 2", "10.0 * 16 * 2").replace("float out[8]", "float out[16]")
+    return fma_peak(None, src, ["-mavx512f"])
+
+
+def fma_peak(edgeopt, source=PEAK_C, flags=("-mavx2", "-mfma")):
     """Best-of-7 single-core AVX2 FMA GFLOP/s, or None when it can't be measured here."""
     with tempfile.TemporaryDirectory() as d:
         src, exe = os.path.join(d, "peak.c"), os.path.join(d, "peak")
         with open(src, "w") as f:
-            f.write(PEAK_C)
+            f.write(source)
         try:
-            subprocess.run(["gcc", "-O2", "-mavx2", "-mfma", src, "-o", exe], check=True,
+            subprocess.run(["gcc", "-O2", *flags, src, "-o", exe], check=True,
                            capture_output=True)
             return float(subprocess.run([exe], check=True, capture_output=True,
                                         text=True).stdout.split()[0])
         except (OSError, subprocess.CalledProcessError):
             pass
+    if edgeopt is None:
+        return None
     try:
         out = subprocess.run([edgeopt, "profile", "--peak-only", "--json"], check=True,
                              capture_output=True, text=True).stdout
@@ -195,7 +216,10 @@ def main():
         a.models = a.models or "mobilenetv2,resnet18"
         return int8_main(a)
     a.models = a.models or "mobilenetv2,resnet18,mnist_cnn,mlp,ppocr_det,ppocr_cls,ppocr_rec"
-    peak = fma_peak(a.edgeopt)
+    peak_avx2 = fma_peak(a.edgeopt)
+    peak_avx512 = avx512_peak()
+    forced = os.environ.get("EDGEOPT_KERNELS", "").strip() in ("avx2", "fma", "x86_64_fma", "generic")
+    peak, isa = (peak_avx512, "AVX-512") if peak_avx512 and not forced else (peak_avx2, "AVX2")
     rows = []
     for name in a.models.split(","):
         variants = [(name, "fp32")]
@@ -239,7 +263,10 @@ def main():
                       f"  ratio {row['ratio']:.3f}", file=sys.stderr, flush=True)
 
     load = os.getloadavg()
-    md = [f"Machine: {platform.machine()} {os.cpu_count()} CPUs, FMA peak {peak:.1f} GFLOP/s/core"
+    both = f"AVX2 {peak_avx2:.1f}" if peak_avx2 else "AVX2 not measured"
+    if peak_avx512:
+        both += f", AVX-512 {peak_avx512:.1f}"
+    md = [f"Machine: {platform.machine()} {os.cpu_count()} CPUs, FMA peak {both} GFLOP/s/core; % peak against {isa}"
           if peak else f"Machine: {platform.machine()} {os.cpu_count()} CPUs, FMA peak not measured",
           f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
           f"Repeats: {a.repeats} alternating fresh processes per engine, >= {a.runs} runs and {a.min_time} s each",
@@ -260,7 +287,8 @@ def main():
             f.write(text + "\n")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"fma_peak_gflops": peak, "load": load, "rows": rows}, f, indent=1)
+            json.dump({"fma_peak_gflops": peak, "fma_peak_isa": isa, "avx2_peak_gflops": peak_avx2,
+                       "avx512_peak_gflops": peak_avx512, "load": load, "rows": rows}, f, indent=1)
 
 
 def quantize(a, name, src, dims):

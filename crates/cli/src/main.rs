@@ -1,6 +1,7 @@
 //! `edgeopt`: make ONNX models small and fast for edge devices. One subcommand per file in `cmd/`.
 
 mod cmd;
+mod data;
 mod feeds;
 mod table;
 

@@ -20,6 +20,9 @@ pub struct EstimateOptions {
     pub planned_peak_bytes: Option<u64>,
     /// Nodes the runtime folded at build time (they cost nothing per run).
     pub folded_nodes: Vec<String>,
+    /// The runtime's kernel of each scheduled node (`Session::node_kernels`: node index,
+    /// kernel name), for the calibrated host model; `None`: guessed from the layer.
+    pub host_kernels: Option<Vec<(usize, String)>>,
 }
 
 impl Default for EstimateOptions {
@@ -29,6 +32,7 @@ impl Default for EstimateOptions {
             sparsity: 0.0,
             planned_peak_bytes: None,
             folded_nodes: Vec::new(),
+            host_kernels: None,
         }
     }
 }
@@ -72,25 +76,40 @@ pub fn prepare(model: &Model) -> Result<Model> {
     Ok(m)
 }
 
-/// `model` the way the runtime runs it at these input shapes (`edgeopt_runtime::prepare` at
-/// opt level 2: optimized, constants folded), with [`EstimateOptions::planned_peak_bytes`]
-/// from the runtime's memory plan (the single source of truth for peak memory) and the folded
-/// nodes filled in. Returns the prepared model to pass to [`estimate`].
+/// `model` the way the runtime runs it at these input shapes (a 1-thread `Session` at opt
+/// level 2: optimized, constants folded, lowered), with [`EstimateOptions::planned_peak_bytes`]
+/// from the session's memory plan (the single source of truth for peak memory), the folded
+/// nodes and the kernel of every node filled in. Returns the prepared model to pass to
+/// [`estimate`].
 pub fn prepare_runtime(
     model: &Model,
     shapes: &[(String, Vec<usize>)],
     opts: &mut EstimateOptions,
 ) -> Result<Model> {
-    let p = edgeopt_runtime::prepare::prepare(model, shapes, 2)
-        .map_err(|e| crate::HwError::Invalid(format!("runtime prepare: {e}")))?;
-    let plan = edgeopt_runtime::plan_memory(&p);
+    let rt = |e: edgeopt_runtime::Error| crate::HwError::Invalid(format!("runtime: {e}"));
+    let s = edgeopt_runtime::Session::new(
+        model.clone(),
+        edgeopt_runtime::SessionOptions {
+            threads: 1,
+            input_shapes: shapes.to_vec(),
+            ..Default::default()
+        },
+    )
+    .map_err(rt)?;
+    let (Some(m), Some(plan)) = (s.optimized_model(), s.memory_plan()) else {
+        return Err(crate::HwError::Invalid(
+            "runtime: no plan without input shapes (pass --shape)".into(),
+        ));
+    };
     opts.planned_peak_bytes = Some(plan.peak_bytes as u64);
-    let mut run = vec![false; p.model.graph.nodes.len()];
-    for &i in &p.schedule {
-        run[i] = true;
+    let kernels = s.node_kernels();
+    let mut run = vec![false; m.graph.nodes.len()];
+    for (i, _) in &kernels {
+        if let Some(r) = run.get_mut(*i) {
+            *r = true;
+        }
     }
-    opts.folded_nodes = p
-        .model
+    opts.folded_nodes = m
         .graph
         .nodes
         .iter()
@@ -98,10 +117,28 @@ pub fn prepare_runtime(
         .filter(|(_, r)| !**r)
         .map(|(n, _)| n.name.clone())
         .collect();
-    Ok(p.model)
+    opts.host_kernels = Some(kernels);
+    Ok(m.clone())
 }
 
-fn layer_cost(p: &Profile, l: &Layer, h: &Homes, total_w: u64, prec: Precision) -> LayerCost {
+fn layer_cost(
+    p: &Profile,
+    l: &Layer,
+    h: &Homes,
+    total_w: u64,
+    prec: Precision,
+    host_s: Option<f64>,
+) -> LayerCost {
+    if let Some(time_s) = host_s {
+        let bytes = traffic(p, l, h, total_w, prec);
+        return LayerCost {
+            energy_j: roofline::energy(p, l, &bytes, time_s, prec),
+            utilization: roofline::utilization(p, l, time_s, prec),
+            time_s,
+            bytes,
+            bound: "model".into(),
+        };
+    }
     if l.class == KernelClass::Free {
         return roofline::layer_cost(p, l, h, total_w, prec, 1.0);
     }
@@ -122,28 +159,37 @@ fn layer_cost(p: &Profile, l: &Layer, h: &Homes, total_w: u64, prec: Precision) 
             let occ = p.gpu.as_ref().map(|g| gpu::occupancy(g, l)).unwrap_or(1.0);
             roofline::layer_cost(p, l, h, total_w, prec, occ)
         }
-        Kind::Cpu | Kind::Mcu => {
-            let fitted = p
-                .host_model
-                .as_ref()
-                .filter(|_| prec == Precision::Fp32)
-                .and_then(|hm| hm.classes.iter().find(|c| c.class == l.class.name()));
-            match fitted {
-                Some(cm) => {
-                    let bytes = traffic(p, l, h, total_w, prec);
-                    let time_s = host::predict(cm, l);
-                    LayerCost {
-                        energy_j: roofline::energy(p, l, &bytes, time_s, prec),
-                        utilization: roofline::utilization(p, l, time_s, prec),
-                        time_s,
-                        bytes,
-                        bound: "model".into(),
-                    }
-                }
-                None => roofline::layer_cost(p, l, h, total_w, prec, 1.0),
-            }
+        Kind::Cpu | Kind::Mcu => roofline::layer_cost(p, l, h, total_w, prec, 1.0),
+    }
+}
+
+/// Per graph node: the calibrated host model's seconds (`None`: no model for the node, or the
+/// profile has no host model, or the precision is not fp32). Sparsity scales the MAC and
+/// weight features by the density.
+fn host_times(model: &Model, p: &Profile, opts: &EstimateOptions) -> Result<Vec<Option<f64>>> {
+    let n = model.graph.nodes.len();
+    let Some(hm) = p.host_model.as_ref() else {
+        return Ok(vec![None; n]);
+    };
+    if opts.precision != Precision::Fp32 || !matches!(p.device.kind, Kind::Cpu | Kind::Mcu) {
+        return Ok(vec![None; n]);
+    }
+    let caches = crate::host_nodes::CacheSizes {
+        l1_bytes: hm.l1_bytes,
+        l2_bytes: hm.l2_bytes,
+    };
+    let nodes = crate::host_nodes::host_nodes(&model.graph, opts.host_kernels.as_deref(), &caches)?;
+    let density = 1.0 - opts.sparsity;
+    let mut out = vec![None; n];
+    for mut node in nodes {
+        for f in crate::host_nodes::DENSITY_FEATURES {
+            node.features[f] *= density;
+        }
+        if let Some(slot) = out.get_mut(node.node) {
+            *slot = crate::host::predict(hm, &node);
         }
     }
+    Ok(out)
 }
 
 /// Estimates `model` (already optimized: see [`prepare`]) on `profile`.
@@ -161,17 +207,26 @@ pub fn estimate(model: &Model, profile: &Profile, opts: &EstimateOptions) -> Res
         1.0 - opts.sparsity,
         profile.compute.winograd,
     )?;
-    let layers: Vec<Layer> = if opts.folded_nodes.is_empty() {
-        layers
-    } else {
-        let folded: std::collections::HashSet<&str> =
-            opts.folded_nodes.iter().map(|s| s.as_str()).collect();
-        layers
-            .into_iter()
-            .filter(|l| !folded.contains(l.name.as_str()))
-            .collect()
-    };
-    let weight_bytes = model_weight_bytes(&layers);
+    let host = host_times(model, profile, opts)?;
+    // Folded nodes cost nothing per run: by index when the runtime's schedule is known.
+    let folded: std::collections::HashSet<&str> =
+        opts.folded_nodes.iter().map(|s| s.as_str()).collect();
+    let mut scheduled = vec![opts.host_kernels.is_none(); layers.len()];
+    for (i, _) in opts.host_kernels.iter().flatten() {
+        if let Some(s) = scheduled.get_mut(*i) {
+            *s = true;
+        }
+    }
+    let layers: Vec<(Layer, Option<f64>)> = layers
+        .into_iter()
+        .zip(host)
+        .zip(scheduled)
+        .filter(|((l, _), s)| {
+            *s && (opts.host_kernels.is_some() || !folded.contains(l.name.as_str()))
+        })
+        .map(|(lh, _)| lh)
+        .collect();
+    let weight_bytes: u64 = layers.iter().map(|(l, _)| l.weight_bytes).sum();
     let peak = match opts.planned_peak_bytes {
         Some(b) if prec == Precision::Fp32 => b,
         Some(b) => b.saturating_mul(prec.bytes()) / 4,
@@ -181,8 +236,8 @@ pub fn estimate(model: &Model, profile: &Profile, opts: &EstimateOptions) -> Res
     let mut out = Vec::with_capacity(layers.len());
     let mut bytes_per_level = vec![0u64; profile.memory.len()];
     let (mut latency_s, mut energy_j, mut macs) = (0.0, 0.0, 0u64);
-    for l in layers {
-        let cost = layer_cost(profile, &l, &h, weight_bytes, prec);
+    for (l, host_s) in layers {
+        let cost = layer_cost(profile, &l, &h, weight_bytes, prec, host_s);
         latency_s += cost.time_s;
         energy_j += cost.energy_j;
         macs += l.macs;
@@ -198,7 +253,7 @@ pub fn estimate(model: &Model, profile: &Profile, opts: &EstimateOptions) -> Res
         .filter(|_| prec == Precision::Fp32)
     {
         if matches!(profile.device.kind, Kind::Cpu | Kind::Mcu) {
-            latency_s += hm.per_run_s;
+            latency_s += host::per_run(hm, host::io_bytes(&model.graph));
         }
     }
     let bytes_moved = bytes_per_level
@@ -230,9 +285,4 @@ pub fn estimate(model: &Model, profile: &Profile, opts: &EstimateOptions) -> Res
         weight_capacity_bytes: cap(&profile.placement.weights),
         activation_capacity_bytes: cap(&profile.placement.activations),
     })
-}
-
-/// Weight bytes of the model: each weight tensor once, as the layers read it.
-fn model_weight_bytes(layers: &[Layer]) -> u64 {
-    layers.iter().map(|l| l.weight_bytes).sum()
 }

@@ -1,52 +1,91 @@
-//! The calibrated host: per-kernel-class linear models `time = coef · features`, fitted by
-//! non-negative least squares on measured layer timings (as tract's cost-model notes
-//! describe: a few linear features per kernel family, non-negative so no feature can make a
-//! layer faster).
+//! The calibrated host: per-kernel linear models `time = coef · features`, fitted by
+//! non-negative least squares on per-node times measured inside whole models (as tract's
+//! cost-model notes describe: a few linear features per kernel family, non-negative so no
+//! feature can make a node faster). Nodes are keyed on the kernel the runtime lowered them to
+//! ([`crate::host_nodes`]).
 
-use crate::layers::{KernelClass, Layer};
+use crate::host_nodes::{HostNode, NF};
 use crate::nnls::nnls;
-use crate::profile::ClassModel;
+use crate::profile::{HostModel, KernelModel};
 
-/// Feature names, in coefficient order.
-pub const FEATURES: [&str; 6] = [
-    "macs",
-    "act_in_bytes",
-    "act_out_bytes",
-    "weight_bytes",
-    "out_elems",
-    "one",
-];
-
-pub fn features(l: &Layer) -> [f64; 6] {
-    [
-        l.macs as f64,
-        l.act_in_bytes as f64,
-        l.act_out_bytes as f64,
-        l.weight_bytes as f64,
-        l.out_elems as f64,
-        1.0,
-    ]
+/// Predicted seconds of `node` under `m`, from the most specific model there is for it
+/// (key, kernel name, kernel family); `None` when there is none. Alias steps cost nothing.
+pub fn predict(m: &HostModel, node: &HostNode) -> Option<f64> {
+    if node.is_free() {
+        return Some(0.0);
+    }
+    let km = node
+        .lookup_keys()
+        .into_iter()
+        .find_map(|k| m.kernels.iter().find(|c| c.key == k))?;
+    Some(dot(&km.coef, &node.features))
 }
 
-/// Predicted seconds of `l` under `m`.
-pub fn predict(m: &ClassModel, l: &Layer) -> f64 {
-    features(l).iter().zip(&m.coef).map(|(f, c)| f * c).sum()
+/// Bytes of the graph's fed inputs and outputs (what a run copies in and out).
+pub fn io_bytes(g: &edgeopt_ir::Graph) -> u64 {
+    let bytes = |v: edgeopt_ir::ValueId| {
+        let ty = &g.value(v).ty;
+        let n = ty
+            .as_tensor()
+            .and_then(|t| t.concrete_shape())
+            .map_or(0, |s| s.iter().product::<usize>() as u64);
+        n * ty.dtype().map_or(4, |d| d.size_of().max(1) as u64)
+    };
+    let ins: u64 = edgeopt_ir::exec::feed_inputs(g)
+        .into_iter()
+        .map(bytes)
+        .sum();
+    ins + g.outputs.iter().map(|&v| bytes(v)).sum::<u64>()
 }
 
-/// Fits one class on `(layer features, measured seconds)` samples. Rows are weighted by
-/// 1/time, so the fit minimizes relative error (what the validation targets); columns are
-/// scaled to unit norm for conditioning.
-pub fn fit(class: KernelClass, samples: &[([f64; 6], f64)]) -> ClassModel {
-    let n = FEATURES.len();
-    let m = samples.len();
+/// Seconds per run outside the nodes for a graph moving `io` bytes in and out.
+pub fn per_run(m: &HostModel, io: u64) -> f64 {
+    m.per_run_s + m.per_run_s_per_byte * io as f64
+}
+
+/// Fits `per_run_s` and `per_run_s_per_byte` on `(io bytes, seconds outside the nodes)`.
+pub fn fit_per_run(points: &[(u64, f64)]) -> (f64, f64) {
+    let m = points.len();
+    if m == 0 {
+        return (0.0, 0.0);
+    }
+    let scale = points.iter().map(|p| p.0 as f64).fold(1.0, f64::max);
+    let mut a = Vec::with_capacity(2 * m);
+    let mut b = Vec::with_capacity(m);
+    for &(io, t) in points {
+        a.push(1.0);
+        a.push(io as f64 / scale);
+        b.push(t);
+    }
+    let x = nnls(&a, &b, m, 2);
+    (x[0], x[1] / scale)
+}
+
+fn dot(c: &[f64], f: &[f64; NF]) -> f64 {
+    c.iter().zip(f).map(|(a, b)| a * b).sum()
+}
+
+/// One measured node: its features, median seconds and the weight of the sample in the fit.
+#[derive(Clone, Debug)]
+pub struct FitSample {
+    pub features: [f64; NF],
+    pub seconds: f64,
+    pub weight: f64,
+}
+
+/// Fits one key on its samples. Rows are weighted by `weight / time`, so the fit minimizes
+/// relative error (what the validation targets); columns are scaled to unit norm for
+/// conditioning.
+pub fn fit(key: &str, samples: &[FitSample]) -> KernelModel {
+    let (m, n) = (samples.len(), NF);
     let mut a = vec![0.0; m * n];
     let mut b = vec![0.0; m];
-    for (r, (f, t)) in samples.iter().enumerate() {
-        let w = 1.0 / t.max(1e-12);
+    for (r, s) in samples.iter().enumerate() {
+        let w = s.weight / s.seconds.max(1e-12);
         for c in 0..n {
-            a[r * n + c] = f[c] * w;
+            a[r * n + c] = s.features[c] * w;
         }
-        b[r] = 1.0;
+        b[r] = s.weight;
     }
     let scale: Vec<f64> = (0..n)
         .map(|c| {
@@ -70,15 +109,12 @@ pub fn fit(class: KernelClass, samples: &[([f64; 6], f64)]) -> ClassModel {
     } else {
         let se: f64 = samples
             .iter()
-            .map(|(f, t)| {
-                let p: f64 = f.iter().zip(&coef).map(|(a, c)| a * c).sum();
-                ((p - t) / t.max(1e-12)).powi(2)
-            })
+            .map(|s| ((dot(&coef, &s.features) - s.seconds) / s.seconds.max(1e-12)).powi(2))
             .sum();
         (se / m as f64).sqrt()
     };
-    ClassModel {
-        class: class.name().to_string(),
+    KernelModel {
+        key: key.to_string(),
         coef,
         samples: m as u64,
         fit_rel_rms: rms,
@@ -91,21 +127,74 @@ mod tests {
 
     #[test]
     fn fit_recovers_a_linear_timing_law() {
-        // time = 2e-11 s/MAC + 1e-10 s/output byte + 3e-6 s.
-        let samples: Vec<([f64; 6], f64)> = (1..20)
+        // time = 3e-6 s + 2e-11 s/MAC + 1e-10 s/byte in L2.
+        let samples: Vec<FitSample> = (1..20)
             .map(|i| {
                 let macs = (i * i * 10_000) as f64;
-                let out = (i * 3_000) as f64;
-                let f = [macs, 2.0 * out, out, 7.0 * i as f64, out / 4.0, 1.0];
-                (f, 2e-11 * macs + 1e-10 * out + 3e-6)
+                let bytes = (i * 3_000) as f64;
+                let mut f = [0.0; NF];
+                f[0] = 1.0;
+                f[1] = macs;
+                f[3] = bytes;
+                f[5] = 7.0 * i as f64;
+                f[7] = bytes / 4.0 + (i % 3) as f64;
+                FitSample {
+                    features: f,
+                    seconds: 3e-6 + 2e-11 * macs + 1e-10 * bytes,
+                    weight: 1.0,
+                }
             })
             .collect();
-        let m = fit(KernelClass::Conv1x1, &samples);
+        let m = fit("conv.pointwise", &samples);
         assert!(m.fit_rel_rms < 1e-6, "{m:?}");
-        for (f, t) in &samples {
-            let p: f64 = f.iter().zip(&m.coef).map(|(a, c)| a * c).sum();
-            assert!((p - t).abs() / t < 1e-6);
+        for s in &samples {
+            assert!((dot(&m.coef, &s.features) - s.seconds).abs() / s.seconds < 1e-6);
         }
         assert!(m.coef.iter().all(|&c| c >= 0.0));
+    }
+
+    #[test]
+    fn predict_falls_back_from_key_to_kernel_to_family_and_aliases_are_free() {
+        let model = |key: &str, c: f64| KernelModel {
+            key: key.into(),
+            coef: {
+                let mut v = vec![0.0; NF];
+                v[0] = c;
+                v
+            },
+            samples: 1,
+            fit_rel_rms: 0.0,
+        };
+        let hm = HostModel {
+            measured_on: String::new(),
+            threads: 1,
+            calibration_set: String::new(),
+            l1_bytes: 1,
+            l2_bytes: 1,
+            per_run_s: 0.0,
+            per_run_s_per_byte: 0.0,
+            features: crate::host_nodes::NODE_FEATURES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            kernels: vec![model("conv.depthwise", 2.0), model("conv", 3.0)],
+        };
+        let mut node = HostNode {
+            node: 0,
+            name: "n".into(),
+            op_type: "Conv".into(),
+            kernel: "conv.depthwise".into(),
+            key: "conv.depthwise.k3s2".into(),
+            features: [1.0; NF],
+        };
+        assert_eq!(predict(&hm, &node), Some(2.0));
+        node.kernel = "conv.im2col".into();
+        node.key = "conv.im2col".into();
+        assert_eq!(predict(&hm, &node), Some(3.0));
+        node.kernel = "softmax".into();
+        node.key = "softmax".into();
+        assert_eq!(predict(&hm, &node), None);
+        node.kernel = "alias".into();
+        assert_eq!(predict(&hm, &node), Some(0.0));
     }
 }

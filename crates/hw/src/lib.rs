@@ -7,14 +7,17 @@
 //! activations cost no memory traffic, and extracts one [`layers::Layer`] per node: kernel
 //! class, MACs, bytes of activations in/out and weights at the chosen precision and density.
 
+pub mod calib_set;
 pub mod calibrate;
 pub mod estimate;
 pub mod fpga;
 pub mod gpu;
 pub mod host;
+pub mod host_nodes;
 pub mod layers;
 pub mod memory;
 pub mod nnls;
+pub mod node_timing;
 pub mod profile;
 pub mod roofline;
 pub mod suite;

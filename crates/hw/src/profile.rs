@@ -199,27 +199,40 @@ pub struct Gpu {
     pub source: String,
 }
 
-/// A fitted linear model of one kernel class: time = coef · features (seconds).
+/// A fitted linear model of one runtime kernel: time = coef · features (seconds).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ClassModel {
-    pub class: String,
-    /// Coefficients for `crate::host::FEATURES`, in order.
+pub struct KernelModel {
+    /// The runtime's kernel name, refined (`conv.depthwise.k3s1`, `reference.LSTM`), or a
+    /// kernel family (`conv`, `gemm`, `reference`) fitted on all of its kernels.
+    pub key: String,
+    /// Coefficients for [`HostModel::features`], in order.
     pub coef: Vec<f64>,
+    /// Node timings the fit used.
     pub samples: u64,
     /// Root-mean-square relative error of the fit on its samples.
     pub fit_rel_rms: f64,
 }
 
-/// Per-kernel-class linear models fitted on this host by `edgeopt hw calibrate`.
+/// Per-kernel linear models fitted on this host by `edgeopt hw calibrate`, from per-node
+/// times measured inside whole models.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HostModel {
     pub measured_on: String,
     pub threads: u64,
-    /// Time per run outside the layers (feeding inputs, copying outputs), seconds.
+    /// The models and layers calibrated on (the validation set is disjoint from them).
+    pub calibration_set: String,
+    /// Per-core cache sizes the features compare working sets with (sysfs of this host).
+    pub l1_bytes: u64,
+    pub l2_bytes: u64,
+    /// Time per run outside the nodes (checking and copying inputs, copying outputs):
+    /// `per_run_s + per_run_s_per_byte x` the bytes of the graph's inputs and outputs.
     pub per_run_s: f64,
-    pub classes: Vec<ClassModel>,
+    pub per_run_s_per_byte: f64,
+    /// Feature names, in coefficient order (`crate::host_nodes::NODE_FEATURES`).
+    pub features: Vec<String>,
+    pub kernels: Vec<KernelModel>,
 }
 
 /// A device profile.
@@ -273,6 +286,26 @@ pub const BUILTIN: &[(&str, &str)] = &[
 
 impl Profile {
     /// Parses and validates a profile; `origin` (a file name) prefixes every error.
+    /// A profile without its `[host_model]` (the base `edgeopt hw calibrate` measures into;
+    /// a model fitted with other features does not have to parse).
+    pub fn load_base(name_or_path: &str) -> Result<Profile> {
+        let text = match BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+            Some((_, t)) => t.to_string(),
+            None => std::fs::read_to_string(name_or_path).map_err(|e| HwError::Io {
+                path: name_or_path.into(),
+                source: e,
+            })?,
+        };
+        let err = |e: String| HwError::Profile {
+            origin: name_or_path.to_string(),
+            message: e,
+        };
+        let mut v: toml::Table = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        v.remove("host_model");
+        let text = toml::to_string(&v).map_err(|e| err(e.to_string()))?;
+        Profile::parse(&text, name_or_path)
+    }
+
     pub fn parse(text: &str, origin: &str) -> Result<Profile> {
         let p: Profile = toml::from_str(text).map_err(|e| HwError::Profile {
             origin: origin.to_string(),
@@ -429,14 +462,19 @@ impl Profile {
             Kind::Cpu | Kind::Mcu => {}
         }
         if let Some(h) = &self.host_model {
-            for c in &h.classes {
-                if c.coef.len() != crate::host::FEATURES.len()
-                    || c.coef.iter().any(|v| !v.is_finite() || *v < 0.0)
-                {
+            let want: Vec<&str> = crate::host_nodes::NODE_FEATURES.to_vec();
+            if h.features != want {
+                return Err(format!(
+                    "field 'host_model.features' must be [{}] (re-run `edgeopt hw calibrate`)",
+                    want.join(", ")
+                ));
+            }
+            for c in &h.kernels {
+                if c.coef.len() != want.len() || c.coef.iter().any(|v| !v.is_finite() || *v < 0.0) {
                     return Err(format!(
-                        "field 'host_model.classes' ({}): coef must be {} non-negative numbers",
-                        c.class,
-                        crate::host::FEATURES.len()
+                        "field 'host_model.kernels' ({}): coef must be {} non-negative numbers",
+                        c.key,
+                        want.len()
                     ));
                 }
             }

@@ -8,6 +8,7 @@ use crate::estimate::{estimate, prepare_runtime, EstimateOptions};
 use crate::profile::Profile;
 use crate::{HwError, Result};
 use edgeopt_ir::Model;
+use edgeopt_runtime::Session;
 use edgeopt_tensor::Tensor;
 use edgeopt_zoo::{BatchDim, ZooConfig};
 use serde::Serialize;
@@ -31,36 +32,59 @@ pub struct ValidationRow {
     pub rel_error: f64,
     /// Nodes that ran through the reference eval (the host model does not cover them).
     pub fallback_nodes: usize,
+    /// Every timed run, seconds, in the order taken.
+    pub times_s: Vec<f64>,
 }
 
 /// The whole validation.
 #[derive(Clone, Debug, Serialize)]
 pub struct ValidationReport {
     pub device: String,
+    /// What the host model was calibrated on (disjoint from these models).
+    pub calibration_set: String,
     pub clock: Clock,
+    pub stat: Stat,
     pub runs: usize,
+    pub rounds: usize,
     pub rows: Vec<ValidationRow>,
     /// Share of models within ±10% of the measured latency.
     pub within_10pct: f64,
     pub median_abs_rel_error: f64,
     pub spearman: f64,
+    /// Share of models whose even and odd rounds agree within ±10% (measurement noise).
+    pub self_agreement_10pct: f64,
+    /// 1-minute load average when the measurement ended.
+    pub load_average: f64,
     /// Models that could not be run or estimated, with why.
     pub skipped: Vec<(String, String)>,
 }
 
-fn zoo(name: &str, width: f32, depth: f32, resolution: Option<usize>) -> Result<ValidationCase> {
+/// A zoo model at batch 1 (`seed`: its random weights).
+pub fn zoo_case(
+    name: &str,
+    width: f32,
+    depth: f32,
+    resolution: Option<usize>,
+    seed: u64,
+) -> Result<ValidationCase> {
     let cfg = ZooConfig {
         width,
         depth,
         resolution,
+        seed,
         batch: BatchDim::Fixed(1),
         ..ZooConfig::default()
     };
     let model =
         edgeopt_zoo::build(name, &cfg).map_err(|e| HwError::Invalid(format!("zoo {name}: {e}")))?;
     let res = resolution.map_or(String::new(), |r| format!(" r{r}"));
+    let seed = if seed == 0 {
+        String::new()
+    } else {
+        format!(" seed{seed}")
+    };
     Ok(ValidationCase {
-        name: format!("{name} w{width} d{depth}{res}"),
+        name: format!("{name} w{width} d{depth}{res}{seed}"),
         model,
         shapes: Vec::new(),
     })
@@ -70,13 +94,13 @@ fn zoo(name: &str, width: f32, depth: f32, resolution: Option<usize>) -> Result<
 pub fn zoo_cases() -> Result<Vec<ValidationCase>> {
     let mut v = Vec::new();
     for w in [0.25, 0.5, 1.0, 2.0, 4.0] {
-        v.push(zoo("mlp", w, 1.0, None)?);
+        v.push(zoo_case("mlp", w, 1.0, None, 0)?);
     }
     for w in [0.5, 1.0, 2.0, 4.0] {
-        v.push(zoo("lenet", w, 1.0, None)?);
+        v.push(zoo_case("lenet", w, 1.0, None, 0)?);
     }
     for (w, r) in [(0.5, 28), (1.0, 28), (2.0, 28), (1.0, 56), (0.5, 96)] {
-        v.push(zoo("cnn", w, 1.0, Some(r))?);
+        v.push(zoo_case("cnn", w, 1.0, Some(r), 0)?);
     }
     for (w, d, r) in [
         (0.5, 1.0, 32),
@@ -88,7 +112,7 @@ pub fn zoo_cases() -> Result<Vec<ValidationCase>> {
         (0.25, 1.0, 96),
         (1.0, 0.5, 48),
     ] {
-        v.push(zoo("resnet", w, d, Some(r))?);
+        v.push(zoo_case("resnet", w, d, Some(r), 0)?);
     }
     for (w, d, r) in [
         (0.35, 1.0, 96),
@@ -102,16 +126,15 @@ pub fn zoo_cases() -> Result<Vec<ValidationCase>> {
         (1.0, 0.5, 160),
         (1.0, 1.0, 224),
     ] {
-        v.push(zoo("mobilenetv2", w, d, Some(r))?);
+        v.push(zoo_case("mobilenetv2", w, d, Some(r), 0)?);
     }
     Ok(v)
 }
 
-/// Input shapes for an ONNX file: declared dims, a symbolic first (batch) dim as 1, and the
-/// PP-OCR models' usual sizes for their dynamic dims (det 320x320, cls 48x192, rec 48x320).
-fn file_shapes(name: &str, model: &Model) -> Result<Vec<(String, Vec<usize>)>> {
-    let g = &model.graph;
-    let hw = if name.contains("det") {
+/// The PP-OCR models' usual input sizes (H, W) for their dynamic dims, by file name: det
+/// 320x320, cls 48x192, rec 48x320.
+pub fn validation_size(name: &str) -> Option<(usize, usize)> {
+    if name.contains("det") {
         Some((320, 320))
     } else if name.contains("cls") {
         Some((48, 192))
@@ -119,7 +142,16 @@ fn file_shapes(name: &str, model: &Model) -> Result<Vec<(String, Vec<usize>)>> {
         Some((48, 320))
     } else {
         None
-    };
+    }
+}
+
+/// Input shapes for an ONNX file: declared dims, a symbolic first (batch) dim as 1, and `hw`
+/// for dynamic dims 2 and 3.
+pub fn file_shapes_at(
+    model: &Model,
+    hw: Option<(usize, usize)>,
+) -> Result<Vec<(String, Vec<usize>)>> {
+    let g = &model.graph;
     edgeopt_ir::exec::feed_inputs(g)
         .into_iter()
         .map(|id| {
@@ -154,7 +186,7 @@ pub fn file_case(path: &Path) -> Result<ValidationCase> {
         || path.display().to_string(),
         |n| n.to_string_lossy().into(),
     );
-    let shapes = file_shapes(&name, &model)?;
+    let shapes = file_shapes_at(&model, validation_size(&name))?;
     Ok(ValidationCase {
         name,
         model,
@@ -175,18 +207,17 @@ fn inputs(shapes: &[(String, Vec<usize>)]) -> Result<Vec<Tensor>> {
         .collect()
 }
 
-/// Estimates and measures one case (1 thread).
-pub fn validate_one(
-    case: &ValidationCase,
-    profile: &Profile,
-    runs: usize,
-    clock: Clock,
-) -> Result<ValidationRow> {
-    let mut opts = EstimateOptions::default();
-    let prepared = prepare_runtime(&case.model, &case.shapes, &mut opts)?;
-    let e = estimate(&prepared, profile, &opts)?;
+/// A case ready to time: its session (1 thread), inputs and the prediction.
+pub struct Ready {
+    pub row: ValidationRow,
+    pub session: Session,
+    pub inputs: Vec<Tensor>,
+}
+
+/// Estimates one case on the runtime's prepared graph and builds the session that measures it.
+pub fn prepare_case(case: &ValidationCase, profile: &Profile) -> Result<Ready> {
     let shapes = if case.shapes.is_empty() {
-        file_shapes("", &case.model)?
+        file_shapes_at(&case.model, None)?
     } else {
         case.shapes.clone()
     };
@@ -196,16 +227,100 @@ pub fn validate_one(
         .map(|(n, s)| (n.as_str(), s.as_slice()))
         .collect();
     edgeopt_passes::specialize_inputs(&mut model, &refs)?;
-    let mut s = session(&model, 1)?;
-    let measured_s = time_runs(&mut s, &inputs(&shapes)?, runs, clock)?;
-    Ok(ValidationRow {
-        name: case.name.clone(),
-        macs: e.macs,
-        predicted_s: e.latency_s,
-        measured_s,
-        rel_error: (e.latency_s - measured_s) / measured_s.max(1e-12),
-        fallback_nodes: s.fallback_nodes().len(),
+    let mut opts = EstimateOptions::default();
+    let prepared = prepare_runtime(&model, &[], &mut opts)?;
+    let e = estimate(&prepared, profile, &opts)?;
+    let session = session(&model, 1)?;
+    Ok(Ready {
+        row: ValidationRow {
+            name: case.name.clone(),
+            macs: e.macs,
+            predicted_s: e.latency_s,
+            measured_s: 0.0,
+            rel_error: 0.0,
+            fallback_nodes: session.fallback_nodes().len(),
+            times_s: Vec::new(),
+        },
+        session,
+        inputs: inputs(&shapes)?,
     })
+}
+
+/// The statistic over a model's timed runs that is compared with the prediction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stat {
+    /// The fastest run: on a shared machine the most reproducible (the others carry other
+    /// processes' cache and core contention), and what calibration measures.
+    Min,
+    Median,
+}
+
+impl Stat {
+    pub fn of(self, v: &[f64]) -> f64 {
+        match self {
+            Stat::Min => v.iter().copied().fold(f64::INFINITY, f64::min),
+            Stat::Median => median(&mut v.to_vec()),
+        }
+    }
+}
+
+/// Times every ready case: `rounds` rounds over all cases (so load changes on a shared machine
+/// hit every model alike), each a warm-up run and `runs / rounds` timed runs back to back
+/// (caches warm as in repeated inference). Returns, per case, the times of each round.
+pub fn measure_interleaved(
+    ready: &mut [Ready],
+    runs: usize,
+    rounds: usize,
+    clock: Clock,
+) -> Vec<Vec<Vec<f64>>> {
+    let rounds = rounds.clamp(1, runs.max(1));
+    let per_round = runs.max(1).div_ceil(rounds);
+    let mut times: Vec<Vec<Vec<f64>>> = vec![Vec::new(); ready.len()];
+    let mut failed = vec![false; ready.len()];
+    for _ in 0..rounds {
+        for (k, r) in ready.iter_mut().enumerate() {
+            if failed[k] {
+                continue;
+            }
+            match time_runs(&mut r.session, &r.inputs, per_round, 1, clock) {
+                Ok(t) => times[k].push(t),
+                Err(_) => failed[k] = true,
+            }
+        }
+    }
+    times
+}
+
+/// Fills the measured time and error of each row from its rounds; returns the share of models
+/// whose even and odd rounds agree within 10% on `stat` (how reproducible the measurement
+/// itself is on this machine right now: the ceiling for any prediction).
+pub fn fill_measured(ready: &mut [Ready], times: &[Vec<Vec<f64>>], stat: Stat) -> f64 {
+    let (mut agree, mut n) = (0usize, 0usize);
+    for (r, rounds) in ready.iter_mut().zip(times) {
+        let all: Vec<f64> = rounds.iter().flatten().copied().collect();
+        let m = stat.of(&all);
+        r.row.times_s = all;
+        r.row.measured_s = m;
+        r.row.rel_error = (r.row.predicted_s - m) / m.max(1e-12);
+        let half = |parity: usize| -> Vec<f64> {
+            rounds
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == parity)
+                .flat_map(|(_, t)| t.iter().copied())
+                .collect()
+        };
+        let (a, b) = (half(0), half(1));
+        if !a.is_empty() && !b.is_empty() {
+            n += 1;
+            let (a, b) = (stat.of(&a), stat.of(&b));
+            if (a - b).abs() <= 0.10 * a.min(b) {
+                agree += 1;
+            }
+        }
+    }
+    agree as f64 / n.max(1) as f64
 }
 
 /// Ranks (1-based, ties averaged).
@@ -249,29 +364,55 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
-/// Validates `profile` on `cases`; failures are reported as skipped, not fatal.
+/// How to validate.
+#[derive(Clone, Copy, Debug)]
+pub struct ValidateOptions {
+    /// Timed runs per model.
+    pub runs: usize,
+    /// Interleaved rounds the runs are split into.
+    pub rounds: usize,
+    pub clock: Clock,
+    pub stat: Stat,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            runs: 16,
+            rounds: 4,
+            clock: Clock::ThreadCpu,
+            stat: Stat::Min,
+        }
+    }
+}
+
+/// Validates `profile` on `cases` (see [`measure_interleaved`]); failures are reported as
+/// skipped, not fatal.
 pub fn validate(
     cases: &[ValidationCase],
     profile: &Profile,
-    runs: usize,
-    clock: Clock,
+    opts: &ValidateOptions,
 ) -> ValidationReport {
-    let mut rows = Vec::new();
+    let mut ready = Vec::new();
     let mut skipped = Vec::new();
     for c in cases {
-        match validate_one(c, profile, runs, clock) {
-            Ok(r) => rows.push(r),
+        match prepare_case(c, profile) {
+            Ok(r) => ready.push(r),
             Err(e) => skipped.push((c.name.clone(), e.to_string())),
         }
     }
-    summarize(profile, clock, runs, rows, skipped)
+    let times = measure_interleaved(&mut ready, opts.runs, opts.rounds, opts.clock);
+    let agreement = fill_measured(&mut ready, &times, opts.stat);
+    let rows = ready.into_iter().map(|r| r.row).collect();
+    let mut r = summarize(profile, opts, rows, skipped);
+    r.self_agreement_10pct = agreement;
+    r
 }
 
 /// The summary statistics over measured rows.
 pub fn summarize(
     profile: &Profile,
-    clock: Clock,
-    runs: usize,
+    opts: &ValidateOptions,
     rows: Vec<ValidationRow>,
     skipped: Vec<(String, String)>,
 ) -> ValidationReport {
@@ -282,14 +423,31 @@ pub fn summarize(
     let m: Vec<f64> = rows.iter().map(|r| r.measured_s).collect();
     ValidationReport {
         device: profile.device.name.clone(),
-        clock,
-        runs,
+        calibration_set: profile
+            .host_model
+            .as_ref()
+            .map(|h| h.calibration_set.clone())
+            .unwrap_or_default(),
+        clock: opts.clock,
+        stat: opts.stat,
+        runs: opts.runs,
+        rounds: opts.rounds,
         within_10pct: within,
         median_abs_rel_error: median(&mut abs),
         spearman: spearman(&p, &m),
+        self_agreement_10pct: 0.0,
+        load_average: load_average(),
         rows,
         skipped,
     }
+}
+
+/// The 1-minute load average (Linux), 0 where unknown.
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
 }
 
 #[cfg(test)]

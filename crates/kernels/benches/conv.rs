@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use edgeopt_kernels::conv::{Conv2dShape, ConvAlgo, PackedConv};
 use edgeopt_kernels::Activation;
-use support::{fma_peak, median, time};
+use support::{avx512_peak, fma_peak, median, time};
 
 const ALGOS: [ConvAlgo; 5] = [
     ConvAlgo::Im2colGemm,
@@ -105,14 +105,24 @@ fn main() {
     let filter = args
         .iter()
         .find(|a| a.parse::<usize>().is_err() && !a.starts_with('-'));
-    let peak = fma_peak();
+    let table = edgeopt_kernels::kernels();
+    // The peak of the instruction set the table uses: % peak is against it.
+    let (avx2, avx512) = (fma_peak(), avx512_peak());
+    let peak = if table.name() == "x86_64_avx512" {
+        avx512
+    } else {
+        avx2
+    };
+    let gflops = |p: Option<f64>| p.map_or("n/a".into(), |p| format!("{p:.1} GFLOP/s"));
     println!(
-        "rounds: {rounds}, FMA peak (1 core, thread CPU time): {}",
-        peak.map_or("n/a".into(), |p| format!("{p:.1} GFLOP/s"))
+        "table: {}, rounds: {rounds}, FMA peak (1 core, thread CPU time): AVX2 {}, AVX-512 {}",
+        table.name(),
+        gflops(avx2),
+        gflops(avx512),
     );
     println!();
-    println!("| net | layer | x | MFLOP | im2col | pointwise | depthwise | winograd | direct | auto pick | auto 1t | % peak | auto 2t |");
-    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
+    println!("| net | layer | x | MFLOP | im2col | pointwise | depthwise | winograd F2 | winograd F4 | direct | auto pick | auto 1t | % peak | auto 2t |");
+    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
     let mut totals: Vec<(&str, f64, f64)> = Vec::new();
     for layer in LAYERS {
         let (net, count, c, hw, m, k, stride, groups) = *layer;
@@ -131,7 +141,13 @@ fn main() {
         let flops = 2.0 * s.macs() as f64;
         let build = |algo| PackedConv::new(&s, &w, Some(&bias), Activation::Relu, algo).ok();
         let auto = build(ConvAlgo::Auto).expect("Auto accepts every layer");
-        let convs: Vec<Option<PackedConv>> = ALGOS.iter().map(|&a| build(a)).collect();
+        let mut convs: Vec<Option<PackedConv>> = ALGOS.iter().map(|&a| build(a)).collect();
+        // The Winograd column as two: F(2x2, 3x3) and F(4x4, 3x3).
+        let wino =
+            |t| PackedConv::winograd_with_tile(table, &s, &w, Some(&bias), Activation::Relu, t);
+        let f4 = convs[3].as_ref().and_then(|_| wino(4).ok());
+        convs[3] = convs[3].as_ref().and_then(|_| wino(2).ok());
+        convs.insert(4, f4);
         let scratch_len = convs
             .iter()
             .flatten()
@@ -139,7 +155,8 @@ fn main() {
             .max()
             .unwrap_or(0);
         let mut scratch = vec![0f32; scratch_len.max(auto.scratch_len())];
-        let mut secs = vec![Vec::new(); ALGOS.len() + 2];
+        let algos = convs.len();
+        let mut secs = vec![Vec::new(); algos + 2];
         for _ in 0..rounds {
             for (i, conv) in convs.iter().enumerate() {
                 if let Some(conv) = conv {
@@ -148,27 +165,27 @@ fn main() {
                     }));
                 }
             }
-            secs[ALGOS.len()].push(time(true, &mut || {
+            secs[algos].push(time(true, &mut || {
                 auto.run(&x, black_box(&mut out), &mut scratch, 1).unwrap()
             }));
-            secs[ALGOS.len() + 1].push(time(false, &mut || {
+            secs[algos + 1].push(time(false, &mut || {
                 auto.run(&x, black_box(&mut out), &mut scratch, 2).unwrap()
             }));
         }
         let gflops = |v: &Vec<f64>| (!v.is_empty()).then(|| flops / median(v.clone()) / 1e9);
         let cell = |v: &Vec<f64>| gflops(v).map_or("-".into(), |g| format!("{g:.1}"));
-        let cells: Vec<String> = secs[..ALGOS.len()].iter().map(cell).collect();
-        let auto1 = gflops(&secs[ALGOS.len()]).unwrap_or(0.0);
+        let cells: Vec<String> = secs[..algos].iter().map(cell).collect();
+        let auto1 = gflops(&secs[algos]).unwrap_or(0.0);
         let share = peak.map_or("-".into(), |p| format!("{:.0}%", 100.0 * auto1 / p));
         println!(
             "| {net} | {name} | {count} | {:.1} | {} | {:?} | {auto1:.1} | {share} | {} |",
             flops / 1e6,
             cells.join(" | "),
             auto.algo(),
-            cell(&secs[ALGOS.len() + 1]),
+            cell(&secs[algos + 1]),
         );
-        let t1 = median(secs[ALGOS.len()].clone()) * count as f64;
-        let t2 = median(secs[ALGOS.len() + 1].clone()) * count as f64;
+        let t1 = median(secs[algos].clone()) * count as f64;
+        let t2 = median(secs[algos + 1].clone()) * count as f64;
         match totals.iter_mut().find(|t| t.0 == net) {
             Some(t) => (t.1, t.2) = (t.1 + t1, t.2 + t2),
             None => totals.push((net, t1, t2)),

@@ -2,7 +2,8 @@
 //! threads, the naive f64 reference, and this core's FMA peak for scale. Prints a markdown
 //! table for BENCHMARKS.md.
 //!
-//! `cargo bench -p edgeopt-kernels --bench gemm [-- ROUNDS]`
+//! `cargo bench -p edgeopt-kernels --bench gemm [-- ROUNDS] [--tiles]` (`--tiles`: the AVX2
+//! table against the AVX-512 register tiles of `Kernels::tile_variants`, single-threaded).
 //!
 //! Implementations are timed round-robin (one timing of each per round, median over rounds),
 //! so a load change on a shared machine hits all of them alike: compare within a row.
@@ -12,7 +13,7 @@ mod support;
 use std::hint::black_box;
 use std::time::Instant;
 
-use support::{fma_peak, median, time};
+use support::{avx512_peak, fma_peak, median, time};
 
 use edgeopt_kernels::{reference, GemmParams, Kernels, MatMut, MatRef, PackedB};
 
@@ -46,28 +47,67 @@ fn random(len: usize, mut s: u64) -> Vec<f32> {
 }
 
 /// A named implementation writing C.
-type Run<'a> = (&'static str, Box<dyn FnMut(&mut [f32]) + 'a>);
+type Run<'a> = (String, Box<dyn FnMut(&mut [f32]) + 'a>);
+
+/// `table.gemm` on `(m, n)`, single-threaded or on 2 threads.
+fn plain<'a>(table: &'a Kernels, threads: usize, a: MatRef<'a>, b: MatRef<'a>) -> Run<'a> {
+    let (m, n) = (a.rows(), b.cols());
+    let p = GemmParams {
+        threads,
+        ..GemmParams::default()
+    };
+    (
+        format!("{} {threads}t", table.name()),
+        Box::new(move |c| {
+            table
+                .gemm(&p, a, b, MatMut::row_major(c, m, n).unwrap())
+                .unwrap()
+        }),
+    )
+}
 
 fn main() {
-    let rounds: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(7);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rounds: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(7);
+    let tiles = args.iter().any(|a| a == "--tiles");
     let peak = fma_peak();
+    let peak512 = avx512_peak();
     let native = Kernels::native();
     let generic = Kernels::generic();
+    let gflops = |p: Option<f64>| p.map_or("n/a".into(), |p| format!("{p:.1} GFLOP/s"));
     println!(
-        "native table: {} (tile {:?}), rounds: {rounds}, FMA peak: {}",
+        "native table: {} (tile {:?}), rounds: {rounds}, FMA peak: AVX2 {}, AVX-512 {}",
         native.name(),
         native.tile(),
-        peak.map_or("n/a".into(), |p| format!("{p:.1} GFLOP/s")),
+        gflops(peak),
+        gflops(peak512),
     );
     println!();
-    println!(
-        "| shape | {0} 1t | {0} 2t | {0} 1t prepacked | generic 1t | generic 2t | naive f64 |",
-        native.name()
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    // `--tiles`: the AVX2 table against AVX-512 register tiles, single-threaded.
+    let variants = Kernels::tile_variants();
+    let others: Vec<&Kernels> = Kernels::available()
+        .into_iter()
+        .filter(|t| t.name() != generic.name() && t.name() != native.name())
+        .collect();
+    let header: Vec<String> = if tiles {
+        others
+            .iter()
+            .copied()
+            .chain(variants.iter())
+            .map(|t| format!("{} {:?}", t.name(), t.tile()))
+            .collect()
+    } else {
+        let mut h = vec![
+            format!("{} 1t", native.name()),
+            format!("{} 2t", native.name()),
+            format!("{} 1t prepacked", native.name()),
+        ];
+        h.extend(others.iter().map(|t| format!("{} 1t", t.name())));
+        h.extend(["generic 1t".into(), "generic 2t".into(), "naive f64".into()]);
+        h
+    };
+    println!("| shape | {} |", header.join(" | "));
+    println!("|---|{}", "---:|".repeat(header.len()));
     for (name, m, n, k, trans_b) in SHAPES {
         let a = random(m * k, 1);
         let b = random(k * n, 2);
@@ -81,65 +121,46 @@ fn main() {
         let packed = PackedB::with_kernels(native, bm).unwrap();
         let flops = 2.0 * (m * n * k) as f64;
         let p1 = GemmParams::default();
-        let p2 = GemmParams { threads: 2, ..p1 };
-        let mut runs: Vec<Run> = vec![
-            (
-                "n1",
-                Box::new(|c| {
-                    native
-                        .gemm(&p1, am, bm, MatMut::row_major(c, m, n).unwrap())
-                        .unwrap()
-                }),
-            ),
-            (
-                "n2",
-                Box::new(|c| {
-                    native
-                        .gemm(&p2, am, bm, MatMut::row_major(c, m, n).unwrap())
-                        .unwrap()
-                }),
-            ),
-            (
-                "np",
+        let mut runs: Vec<Run> = Vec::new();
+        if tiles {
+            for t in others.iter().copied().chain(variants.iter()) {
+                runs.push(plain(t, 1, am, bm));
+            }
+        } else {
+            runs.push(plain(native, 1, am, bm));
+            runs.push(plain(native, 2, am, bm));
+            runs.push((
+                "prepacked".into(),
                 Box::new(|c| {
                     native
                         .gemm_prepacked(&p1, am, &packed, MatMut::row_major(c, m, n).unwrap())
                         .unwrap()
                 }),
-            ),
-            (
-                "g1",
-                Box::new(|c| {
-                    generic
-                        .gemm(&p1, am, bm, MatMut::row_major(c, m, n).unwrap())
-                        .unwrap()
-                }),
-            ),
-            (
-                "g2",
-                Box::new(|c| {
-                    generic
-                        .gemm(&p2, am, bm, MatMut::row_major(c, m, n).unwrap())
-                        .unwrap()
-                }),
-            ),
-        ];
+            ));
+            for t in &others {
+                runs.push(plain(t, 1, am, bm));
+            }
+            runs.push(plain(generic, 1, am, bm));
+            runs.push(plain(generic, 2, am, bm));
+        }
         let mut secs = vec![Vec::new(); runs.len()];
         for _ in 0..rounds {
             for (i, (name, f)) in runs.iter_mut().enumerate() {
-                let single = !name.ends_with('2');
+                let single = !name.ends_with("2t");
                 secs[i].push(time(single, &mut || f(black_box(&mut c))));
             }
         }
-        // The naive reference is far slower: one timing is enough.
-        let t = Instant::now();
-        reference::gemm(&p1, am, bm, MatMut::row_major(&mut c, m, n).unwrap()).unwrap();
-        let naive = flops / t.elapsed().as_secs_f64() / 1e9;
-        let cells: Vec<String> = secs
+        let mut cells: Vec<String> = secs
             .into_iter()
             .map(|s| format!("{:.1}", flops / median(s) / 1e9))
             .collect();
-        println!("| {name} | {} | {naive:.2} |", cells.join(" | "));
+        if !tiles {
+            // The naive reference is far slower: one timing is enough.
+            let t = Instant::now();
+            reference::gemm(&p1, am, bm, MatMut::row_major(&mut c, m, n).unwrap()).unwrap();
+            cells.push(format!("{:.2}", flops / t.elapsed().as_secs_f64() / 1e9));
+        }
+        println!("| {name} | {} |", cells.join(" | "));
     }
     println!();
     println!("GFLOP/s (2 flops per multiply-add), median of {rounds} rounds.");

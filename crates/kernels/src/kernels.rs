@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use crate::arch::{self, ActKernel, GemvKernel, MicroKernel};
-use crate::conv::{DepthwiseKernel, PointwiseKernel};
+use crate::conv::{DepthwiseKernel, PointwiseKernel, WinogradTransforms};
 use crate::elementwise::{BinaryKernel, UnaryKernel};
 use crate::norm::NormKernel;
 use crate::softmax::SoftmaxKernel;
@@ -40,6 +40,7 @@ pub struct Kernels {
     pub(crate) act: ActKernel,
     pub(crate) depthwise: DepthwiseKernel,
     pub(crate) pointwise: PointwiseKernel,
+    pub(crate) winograd: WinogradTransforms,
     pub(crate) unary: UnaryKernel,
     pub(crate) binary: BinaryKernel,
     pub(crate) softmax: SoftmaxKernel,
@@ -61,48 +62,67 @@ impl fmt::Debug for Kernels {
 }
 
 /// The table this process uses: [`Kernels::native`], unless the environment variable
-/// `EDGEOPT_KERNELS` is `generic` (read once, at the first call).
+/// `EDGEOPT_KERNELS` names another one (see [`Kernels::select`]; read once, at the first call).
 pub fn kernels() -> &'static Kernels {
     static SELECTED: OnceLock<&'static Kernels> = OnceLock::new();
     SELECTED.get_or_init(|| Kernels::select(std::env::var("EDGEOPT_KERNELS").ok().as_deref()))
 }
 
+/// The generic table, then every table this CPU supports, slowest first.
+fn all_tables() -> &'static [Kernels] {
+    static ALL: OnceLock<Vec<Kernels>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let generic = arch::generic::table();
+        let mut all = arch::native_tables(&generic);
+        all.insert(0, generic);
+        all
+    })
+}
+
 impl Kernels {
     /// The portable table: plain Rust that the compiler vectorizes for the baseline target.
     pub fn generic() -> &'static Kernels {
-        static GENERIC: OnceLock<Kernels> = OnceLock::new();
-        GENERIC.get_or_init(arch::generic::table)
+        &all_tables()[0]
     }
 
-    /// The fastest table this CPU supports (AVX2+FMA, NEON, or the generic one).
+    /// The fastest table this CPU supports (AVX-512F, AVX2+FMA, NEON, or the generic one).
     pub fn native() -> &'static Kernels {
-        static NATIVE: OnceLock<Kernels> = OnceLock::new();
-        NATIVE.get_or_init(|| {
-            let mut table = arch::generic::table();
-            arch::plug_native(&mut table);
-            table
-        })
+        all_tables()
+            .last()
+            .expect("the generic table is always there")
     }
 
-    /// Every distinct table usable here, generic first: what tests and benchmarks iterate over.
+    /// Every table usable here, generic first and the native one last: what tests and
+    /// benchmarks iterate over (on an AVX-512 CPU: generic, AVX2+FMA and AVX-512).
     pub fn available() -> Vec<&'static Kernels> {
-        let mut all = vec![Kernels::generic()];
-        if Kernels::native().name != Kernels::generic().name {
-            all.push(Kernels::native());
-        }
-        all
+        all_tables().iter().collect()
     }
 
-    /// The table named by a value of `EDGEOPT_KERNELS`: `generic` forces the portable table;
-    /// anything else (unset, `native`, an unknown name) picks [`Kernels::native`].
+    /// The table named by a value of `EDGEOPT_KERNELS`: `generic` forces the portable table,
+    /// `avx2` (or `fma`, `x86_64_fma`) the AVX2+FMA one and `avx512` (or `x86_64_avx512`) the
+    /// AVX-512 one, when this CPU has them; anything else (unset, `native`, an unknown name, a
+    /// table this CPU lacks) picks [`Kernels::native`].
     pub fn select(value: Option<&str>) -> &'static Kernels {
-        match value.map(str::trim) {
-            Some("generic") => Kernels::generic(),
-            _ => Kernels::native(),
-        }
+        let name = match value.map(str::trim) {
+            Some("generic") => "generic",
+            Some("avx2" | "fma" | "x86_64_fma") => "x86_64_fma",
+            Some("avx512" | "x86_64_avx512") => "x86_64_avx512",
+            _ => return Kernels::native(),
+        };
+        all_tables()
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(Kernels::native)
     }
 
-    /// Name of the table: `generic`, `x86_64_fma` or `aarch64_neon`.
+    /// Tables with other AVX-512 register tiles (named `avx512 MxN`; empty on CPUs without
+    /// AVX-512F), for measuring tile choices (`benches/gemm.rs -- --tiles`).
+    #[doc(hidden)]
+    pub fn tile_variants() -> Vec<Kernels> {
+        arch::tile_variants()
+    }
+
+    /// Name of the table: `generic`, `x86_64_fma`, `x86_64_avx512` or `aarch64_neon`.
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -174,8 +194,30 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         {
             let fma = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
-            let want = if fma { "x86_64_fma" } else { "generic" };
+            let avx512 = fma && is_x86_feature_detected!("avx512f");
+            let want = match (fma, avx512) {
+                (_, true) => "x86_64_avx512",
+                (true, false) => "x86_64_fma",
+                _ => "generic",
+            };
             assert_eq!(Kernels::native().name(), want);
+            let names: Vec<_> = Kernels::available().iter().map(|t| t.name()).collect();
+            let all = ["generic", "x86_64_fma", "x86_64_avx512"];
+            assert_eq!(
+                names,
+                all[..names.len()],
+                "generic, then AVX2, then AVX-512"
+            );
+            for (value, name) in [("avx2", "x86_64_fma"), ("fma", "x86_64_fma")] {
+                let want = if fma { name } else { Kernels::native().name() };
+                assert_eq!(Kernels::select(Some(value)).name(), want);
+            }
+            let want = if avx512 {
+                "x86_64_avx512"
+            } else {
+                Kernels::native().name()
+            };
+            assert_eq!(Kernels::select(Some("avx512")).name(), want);
         }
         #[cfg(target_arch = "aarch64")]
         assert_eq!(Kernels::native().name(), "aarch64_neon");

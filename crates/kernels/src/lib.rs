@@ -2,10 +2,10 @@
 //!
 //! The main design decision is **run-time kernel selection**, as in tract: a [`Kernels`] table
 //! of function pointers starts out with portable Rust implementations, and `arch` modules
-//! override entries after CPU feature detection (AVX2+FMA on x86-64, NEON on aarch64). One
-//! binary therefore adapts to the CPU it runs on, and the portable table stays available as the
-//! twin every optimized kernel is tested against. `EDGEOPT_KERNELS=generic` forces the portable
-//! table for the process ([`kernels`]).
+//! override entries after CPU feature detection (AVX2+FMA, then AVX-512F on x86-64; NEON on
+//! aarch64). One binary therefore adapts to the CPU it runs on, and the portable table stays
+//! available as the twin every optimized kernel is tested against. `EDGEOPT_KERNELS=generic`
+//! (or `avx2`, `avx512`) forces a table for the process ([`kernels`]).
 //!
 //! What is here:
 //! - [`Kernels::gemm`]: `C = act(alpha * A * B + beta * C + bias)` on strided fp32 matrices,
@@ -16,7 +16,7 @@
 //! - [`Activation`]: activations fused into the GEMM store, also applied to plain slices.
 //! - [`conv`]: fp32 2-D convolution on NCHW ([`conv::PackedConv`]: weights packed once,
 //!   algorithm picked per shape: im2col + GEMM, pointwise GEMM, direct depthwise, Winograd
-//!   F(2x2, 3x3)), fused bias and activation, caller-provided scratch.
+//!   F(2x2, 3x3) and F(4x4, 3x3)), fused bias and activation, caller-provided scratch.
 //! - [`pool`], [`softmax`], [`norm`], [`elementwise`]: the other CNN operators, vectorized
 //!   (AVX2 + FMA tables compile the same portable loops with those features).
 //! - [`reference`]: the naive f64 twins the tests compare against.

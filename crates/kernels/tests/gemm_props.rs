@@ -140,3 +140,17 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The AVX-512 register tiles kept for measurements (none without AVX-512F: the test then
+    /// checks nothing, by design) compute the same products.
+    #[test]
+    fn tile_variants_match_reference(case in case(), small in small_blocking(), prepacked: bool) {
+        for table in Kernels::tile_variants() {
+            let table = variant(&table, small);
+            check(&table, &case, prepacked).map_err(TestCaseError::fail)?;
+        }
+    }
+}

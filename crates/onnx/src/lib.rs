@@ -16,6 +16,7 @@ mod op_versions;
 mod opset;
 mod tensor;
 mod types;
+pub mod version_convert;
 
 #[allow(clippy::all, missing_docs)]
 pub mod proto {
@@ -28,6 +29,7 @@ pub use import::{decode_model, import_model, load_model, load_model_bytes, LoadO
 pub use opset::{definition_at, opset_change_conflicts};
 pub use tensor::{tensor_from_proto, tensor_to_proto};
 pub use types::{type_from_proto, type_to_proto};
+pub use version_convert::{upgrade_blockers, upgrade_opset, ConvertReport};
 
 /// Highest default-domain opset this build was written against.
 pub const MAX_OPSET: i64 = 25;

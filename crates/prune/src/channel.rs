@@ -21,6 +21,11 @@ pub enum Criterion {
     L2,
     /// Mean |activation| of the channel on calibration data (run through the model).
     Activation,
+    /// First-order Taylor estimate of the loss change when the channel is removed
+    /// (Molchanov et al. 2019): `|sum w * dL/dw|` over the channel's producer weights, biases
+    /// and BatchNorm parameters, averaged over labelled calibration batches (gradients from
+    /// the training engine's autodiff). Calibration samples are `[inputs.., labels]`.
+    Taylor,
 }
 
 /// Which groups a structured method touches.
@@ -99,6 +104,7 @@ pub fn importance(
                 }
             }
         }
+        Criterion::Taylor => return crate::taylor::importance(model, dg, calibration),
     }
     Ok(imp)
 }
@@ -112,8 +118,22 @@ fn is_target(model: &Model, g: &Group, target: Target) -> bool {
     }
 }
 
+/// Channels kept of `units` when removing `sparsity` of them, rounded to the nearest multiple
+/// of `round_to` (at least `round_to`, at most `units`; groups smaller than `round_to` are not
+/// rounded) so the shrunk layers keep vector-friendly channel counts.
+pub fn kept_count(units: usize, sparsity: f64, round_to: usize) -> usize {
+    let removed = ((units as f64) * sparsity.clamp(0.0, 1.0) + 1e-9).floor() as usize;
+    let keep = units.saturating_sub(removed).max(1).min(units);
+    if round_to <= 1 || units < round_to {
+        return keep;
+    }
+    let rounded = (keep + round_to / 2) / round_to * round_to;
+    rounded.clamp(round_to, units)
+}
+
 /// Chooses, in every prunable group of `target`, the `sparsity` fraction of channels with the
-/// lowest importance (keeping at least one), and returns their roots and a report per group.
+/// lowest importance (keeping at least one, and a multiple of `round_to` when the group has at
+/// least that many, see [`kept_count`]), and returns their roots and a report per group.
 /// `per_group` overrides the ratio for the group whose first producer has that name.
 pub fn select(
     model: &Model,
@@ -122,6 +142,7 @@ pub fn select(
     sparsity: f64,
     per_group: &BTreeMap<String, f64>,
     imp: &BTreeMap<usize, f64>,
+    round_to: usize,
 ) -> (BTreeSet<usize>, Vec<GroupReport>) {
     let mut removed = BTreeSet::new();
     let mut reports = Vec::new();
@@ -147,10 +168,8 @@ pub fn select(
             .first()
             .and_then(|n| per_group.get(n))
             .copied()
-            .unwrap_or(sparsity)
-            .clamp(0.0, 1.0);
-        let n = ((g.units.len() as f64) * s).floor() as usize;
-        let n = n.min(g.units.len().saturating_sub(1));
+            .unwrap_or(sparsity);
+        let n = g.units.len() - kept_count(g.units.len(), s, round_to);
         let mut units = g.units.clone();
         units.sort_by(|a, b| {
             let (x, y) = (imp.get(a).unwrap_or(&0.0), imp.get(b).unwrap_or(&0.0));
@@ -163,7 +182,8 @@ pub fn select(
     (removed, reports)
 }
 
-/// Structured pruning end to end: analyze, measure, select, apply.
+/// Structured pruning end to end: analyze, measure, select (channel counts rounded to
+/// multiples of `round_to`, 1: no rounding), apply.
 pub fn prune_structured(
     model: &mut Model,
     target: Target,
@@ -171,10 +191,81 @@ pub fn prune_structured(
     sparsity: f64,
     calibration: &[Vec<Tensor>],
     how: Apply,
+    round_to: usize,
 ) -> Result<Vec<GroupReport>> {
     let dg = crate::rules::analyze(&model.graph);
     let imp = importance(model, &dg, criterion, calibration)?;
-    let (removed, reports) = select(model, &dg, target, sparsity, &BTreeMap::new(), &imp);
+    let (removed, reports) = select(
+        model,
+        &dg,
+        target,
+        sparsity,
+        &BTreeMap::new(),
+        &imp,
+        round_to,
+    );
     apply_plan(model, &dg, &removed, how)?;
     Ok(reports)
+}
+
+/// Channels of every prunable group of `target`, by the name of its first producer.
+pub fn group_sizes(model: &Model, target: Target) -> BTreeMap<String, usize> {
+    let dg = crate::rules::analyze(&model.graph);
+    dg.groups(&model.graph)
+        .into_iter()
+        .filter(|g| g.blocked.is_none() && is_target(model, g, target))
+        .filter_map(|g| {
+            let first = g.producers.first()?;
+            Some((model.graph.node(*first).name.clone(), g.units.len()))
+        })
+        .collect()
+}
+
+/// Structured pruning (shrinking) of an already pruned model to a cumulative `sparsity` of
+/// the `original` group sizes ([`group_sizes`] of the unpruned model): each group keeps
+/// [`kept_count`]`(original, sparsity, round_to)` channels. For gradual schedules.
+pub fn prune_structured_to(
+    model: &mut Model,
+    target: Target,
+    criterion: Criterion,
+    sparsity: f64,
+    calibration: &[Vec<Tensor>],
+    original: &BTreeMap<String, usize>,
+    round_to: usize,
+) -> Result<Vec<GroupReport>> {
+    let dg = crate::rules::analyze(&model.graph);
+    let imp = importance(model, &dg, criterion, calibration)?;
+    let now = group_sizes(model, target);
+    let per_group: BTreeMap<String, f64> = now
+        .iter()
+        .map(|(name, &cur)| {
+            let orig = original.get(name).copied().unwrap_or(cur);
+            let keep = kept_count(orig, sparsity, round_to).min(cur);
+            (name.clone(), 1.0 - keep as f64 / cur.max(1) as f64)
+        })
+        .collect();
+    let (removed, reports) = select(model, &dg, target, sparsity, &per_group, &imp, 1);
+    apply_plan(model, &dg, &removed, Apply::Shrink)?;
+    Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kept_count;
+
+    #[test]
+    fn kept_counts_round_to_multiples() {
+        assert_eq!(kept_count(64, 0.5, 1), 32);
+        assert_eq!(kept_count(24, 0.5, 1), 12);
+        assert_eq!(kept_count(24, 0.5, 8), 16);
+        assert_eq!(kept_count(24, 0.5, 16), 16);
+        assert_eq!(kept_count(96, 0.5, 16), 48);
+        assert_eq!(kept_count(100, 0.5, 16), 48);
+        assert_eq!(kept_count(100, 0.3, 16), 64);
+        // Never below one multiple, never above the group, small groups untouched.
+        assert_eq!(kept_count(20, 0.9, 16), 16);
+        assert_eq!(kept_count(12, 0.5, 16), 6);
+        assert_eq!(kept_count(7, 1.0, 1), 1);
+        assert_eq!(kept_count(10, 0.3, 1), 7);
+    }
 }

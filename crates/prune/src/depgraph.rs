@@ -143,7 +143,7 @@ impl DepGraph {
     }
 
     /// Union-find element of channel `c` of tracked tensor `v`.
-    pub(crate) fn element(&self, v: ValueId, c: usize) -> Option<usize> {
+    pub fn element(&self, v: ValueId, c: usize) -> Option<usize> {
         self.tracked(v).filter(|t| c < t.size).map(|t| t.base + c)
     }
 

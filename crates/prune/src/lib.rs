@@ -8,16 +8,24 @@
 //!   removed together, and the model is physically shrunk ([`shrink`]).
 //! - **Sensitivity** ([`sensitivity`]): output error per layer vs sparsity and a per-layer
 //!   allocation meeting a global target.
+//! - **Criteria** ([`channel::Criterion`]): L1/L2 norms, activations, first-order Taylor
+//!   ([`taylor`], gradients from the training engine).
+//! - **Fine-tuning** ([`finetune`]): masked or shrunk models trained with
+//!   [`edgeopt_train::Trainer`], gradual pruning on the cubic schedule ([`schedule`]) with
+//!   resumable checkpoints.
 //! - **Reports** ([`report`]): parameters, nonzeros and MACs per layer.
 #![deny(missing_docs)]
 
 mod attrs;
 pub mod channel;
 pub mod depgraph;
+pub mod finetune;
 pub mod report;
 pub mod rules;
+pub mod schedule;
 pub mod sensitivity;
 pub mod shrink;
+pub mod taylor;
 mod tensor_ops;
 pub mod unstructured;
 
@@ -42,6 +50,9 @@ pub enum PruneError {
     /// A bad argument.
     #[error("prune: {0}")]
     Input(String),
+    /// From the training engine (fine-tuning, gradients).
+    #[error("fine-tuning: {0}")]
+    Train(String),
 }
 
 /// Result with [`PruneError`].

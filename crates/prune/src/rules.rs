@@ -472,7 +472,9 @@ fn flatten(cx: &mut Ctx, node: &Node) -> bool {
         return false;
     };
     let inner: Option<usize> = dx[2..].iter().copied().product();
-    if t.axis != 1 || dy.len() != 2 || dx.len() < 2 || dx[0] != dy[0] || dx[0].is_none() {
+    // Flatten(axis 1) keeps the batch whatever it is; a Reshape must be seen to keep it.
+    let batch_kept = dx[0] == dy[0] && (dx[0].is_some() || node.op_type() == "Flatten");
+    if t.axis != 1 || dy.len() != 2 || dx.len() < 2 || !batch_kept {
         return false;
     }
     let Some(inner) = inner else { return false };

@@ -62,7 +62,7 @@ fn check(model: &Model, target: Target, sparsity: f64, input: &[usize]) -> (Mode
     normalize(&mut model).unwrap();
     let dg = analyze(&model.graph);
     let imp = importance(&model, &dg, Criterion::L1, &[]).unwrap();
-    let (removed, reports) = select(&model, &dg, target, sparsity, &BTreeMap::new(), &imp);
+    let (removed, reports) = select(&model, &dg, target, sparsity, &BTreeMap::new(), &imp, 1);
     let n: usize = reports.iter().map(|r| r.removed).sum();
     let mut masked = model.clone();
     apply_plan(&mut masked, &dg, &removed, Apply::Mask).unwrap();
@@ -234,7 +234,15 @@ fn channel_mixing_reshape_and_outputs_are_blocked() {
         g.blocked
     );
     let imp = importance(&model, &dg, Criterion::L2, &[]).unwrap();
-    let (removed, _) = select(&model, &dg, Target::Channels, 0.5, &BTreeMap::new(), &imp);
+    let (removed, _) = select(
+        &model,
+        &dg,
+        Target::Channels,
+        0.5,
+        &BTreeMap::new(),
+        &imp,
+        1,
+    );
     assert_eq!(removed, BTreeSet::new());
 }
 

@@ -83,73 +83,18 @@ impl NodeAdder {
     }
 }
 
-/// Ops whose new versions between opsets 13 and 21 only add types, or attributes / optional
-/// inputs whose defaults keep the old behavior (from the ONNX changelog), so re-declaring a
-/// model at a newer opset does not change what they compute.
-const SAME_MEANING_13_TO_21: &[&str] = &[
-    "Relu",
-    "Add",
-    "Sub",
-    "Mul",
-    "Div",
-    "Pow",
-    "Identity",
-    "Cast",
-    "CastLike",
-    "Constant",
-    "ConstantOfShape",
-    "Flatten",
-    "Transpose",
-    "Squeeze",
-    "Unsqueeze",
-    "Reshape",
-    "Shape",
-    "Size",
-    "Where",
-    "Equal",
-    "Less",
-    "LessOrEqual",
-    "Greater",
-    "GreaterOrEqual",
-    "BatchNormalization",
-    "Pad",
-    "Resize",
-    "QuantizeLinear",
-    "DequantizeLinear",
-    "Trilu",
-    "CumSum",
-    "Scan",
-];
-
-/// Raises the default-domain opset to at least `min` when no op of the model changes meaning.
+/// Raises the default-domain opset to at least `min`, rewriting the ops whose definition changes
+/// on the way (`edgeopt_onnx::upgrade_opset`); the model is untouched when that is impossible.
 pub fn ensure_opset(model: &mut Model, min: i64) -> Result<()> {
     let cur = model.opset();
     if cur >= min {
         return Ok(());
     }
-    let conflicts: Vec<String> = edgeopt_onnx::opset_change_conflicts(&model.graph, cur, min)
-        .into_iter()
-        .filter(|c| {
-            !(cur >= 13
-                && min <= 21
-                && SAME_MEANING_13_TO_21.contains(&c.split(' ').next().unwrap_or("")))
-        })
-        .collect();
-    if !conflicts.is_empty() {
-        return Err(QuantError::Config(format!(
-            "this needs opset {min} but the model is opset {cur}, and these ops change meaning \
-             between them: {} (convert the model first)",
-            conflicts.join(", ")
-        )));
-    }
-    match model
-        .opsets
-        .iter_mut()
-        .find(|(d, _)| d.is_empty() || d == "ai.onnx")
-    {
-        Some(o) => o.1 = min,
-        None => model.opsets.push((String::new(), min)),
-    }
+    edgeopt_onnx::upgrade_opset(model, min).map_err(|e| {
+        QuantError::Config(format!(
+            "this needs opset {min} but the model is opset {cur}: {e} (convert the model first)"
+        ))
+    })?;
     Ok(())
 }
 

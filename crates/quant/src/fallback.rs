@@ -1,5 +1,6 @@
 //! Accuracy-aware fallback: when the fully quantized model misses a target (top-1 agreement
-//! with the float model, or an accuracy drop with labels), the most sensitive quantized layers
+//! with the float model, an accuracy drop with labels, or the cosine similarity of every output
+//! for maps such as a detector's), the most sensitive quantized layers
 //! go back to float, 1, 2, 4, ... at a time, until the target is met.
 //! Sensitivity of a layer is the SQNR it loses: SQNR of its (worst) quantized input minus SQNR
 //! of its quantized output, measured on the fully quantized model.
@@ -7,7 +8,7 @@
 use crate::calibrate::Progress;
 use crate::engine::Engine;
 use crate::histogram::Stats;
-use crate::report::{compare, Report};
+use crate::report::{compare, compare_with, Report};
 use crate::static_quant::{quantize_with_stats, StaticConfig, StaticResult};
 use crate::{QuantError, Result};
 use edgeopt_ir::Model;
@@ -21,6 +22,8 @@ pub enum Target {
     Agreement(f64),
     /// Top-1 accuracy (with labels) at most this much below the float model's.
     MaxDrop(f64),
+    /// Cosine similarity of every output with the float model's of at least this.
+    Cosine(f64),
 }
 
 impl Target {
@@ -35,6 +38,7 @@ impl Target {
             Target::MaxDrop(d) => r.accuracy.map(|(f, q)| f - q <= d).ok_or_else(|| {
                 QuantError::Config("--max-drop needs labels and a 2-D first output".into())
             }),
+            Target::Cosine(c) => Ok(r.outputs.iter().all(|o| o.cosine >= c)),
         }
     }
 }
@@ -46,6 +50,13 @@ pub struct Fallback {
     pub float_layers: Vec<String>,
     /// `(layer, sensitivity in dB)` for every quantized layer, most sensitive first.
     pub ranking: Vec<(String, f64)>,
+    /// Each model tried: `(layers in float, lowest output cosine, top-1 agreement)`.
+    pub steps: Vec<(usize, f64, Option<f64>)>,
+}
+
+fn step(k: usize, r: &Report) -> (usize, f64, Option<f64>) {
+    let cos = r.outputs.iter().map(|o| o.cosine).fold(1.0, f64::min);
+    (k, cos, r.top1_agreement)
 }
 
 /// Layers ranked by the SQNR they lose, from a report of the fully quantized model.
@@ -95,12 +106,14 @@ pub fn quantize_with_fallback(
     let full = quantize_with_stats(model, stats, cfg)?;
     let report = compare(model, &full.model, eval, labels, engine, progress)?;
     let ranking = rank_layers(model, &full.quantized_nodes, &report);
+    let mut steps = vec![step(0, &report)];
     if target.met(&report)? {
         return Ok(Fallback {
             result: full,
             report,
             float_layers: Vec::new(),
             ranking,
+            steps,
         });
     }
     let mut k = 1;
@@ -110,13 +123,15 @@ pub fn quantize_with_fallback(
         let mut c = cfg.clone();
         c.selection.exclude.extend(float_layers.iter().cloned());
         let result = quantize_with_stats(model, stats, &c)?;
-        let report = compare(model, &result.model, eval, labels, engine, progress)?;
+        let report = compare_with(model, &result.model, eval, labels, engine, progress, false)?;
+        steps.push(step(k_now, &report));
         if target.met(&report)? || k_now == ranking.len() {
             return Ok(Fallback {
                 result,
                 report,
                 float_layers,
                 ranking,
+                steps,
             });
         }
         k *= 2;

@@ -9,7 +9,8 @@
 //! - [`report`]: per-tensor SQNR / cosine against the float model, output error, top-1
 //!   agreement; [`fallback`] keeps the most sensitive layers in float until a target is met.
 //!
-//! Models run through an [`engine::Engine`]; the default is the IR's reference executor.
+//! Models run through an [`engine::Engine`]: the fast runtime ([`Fast`]) or the IR's reference
+//! executor ([`Reference`]).
 
 pub mod build;
 pub mod calibrate;
@@ -25,7 +26,7 @@ mod static_quant;
 pub mod weight_only;
 pub mod weights;
 
-pub use engine::{Engine, Reference, Runner};
+pub use engine::{Engine, Fast, Reference, Runner};
 pub use histogram::Method;
 pub use params::{QParams, QType};
 pub use plan::Selection;
@@ -48,6 +49,9 @@ pub enum QuantError {
     Tensor(#[from] edgeopt_tensor::TensorError),
     #[error(transparent)]
     Pass(#[from] edgeopt_passes::PassError),
+    /// The runtime failed to prepare or run a model.
+    #[error("{0}")]
+    Engine(String),
 }
 
 pub type Result<T> = std::result::Result<T, QuantError>;

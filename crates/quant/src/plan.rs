@@ -86,6 +86,11 @@ impl Selection {
         let hit = |l: &[String]| l.iter().any(|s| s == name || s == op_type);
         (self.include.is_empty() || hit(&self.include)) && !hit(&self.exclude)
     }
+
+    /// Explicitly excluded: the node computes in float on unquantized inputs.
+    pub fn excludes(&self, name: &str, op_type: &str) -> bool {
+        self.exclude.iter().any(|s| s == name || s == op_type)
+    }
 }
 
 fn is_f32(g: &Graph, v: ValueId) -> bool {
@@ -296,6 +301,15 @@ pub fn plan(g: &Graph, sel: &Selection, per_channel: bool) -> Plan {
             add_act(&mut p, q);
         }
     }
+    // Excluded nodes read exact float inputs (so a layer moved back to float by the fallback
+    // is really float, not fed by its quantized neighbours' Q/DQ pairs).
+    let float_inputs: HashSet<ValueId> = g
+        .nodes
+        .iter()
+        .filter(|n| n.op.domain().is_empty() && sel.excludes(&n.name, n.op_type()))
+        .flat_map(|n| n.inputs.iter().flatten().copied())
+        .collect();
+    p.activations.retain(|v| !float_inputs.contains(v));
     // Shared parameters only make sense when the source is itself quantized.
     let acts: HashSet<ValueId> = p.activations.iter().copied().collect();
     p.shared.retain(|_, src| acts.contains(src));

@@ -117,6 +117,22 @@ pub fn compare(
     engine: &dyn Engine,
     progress: Progress,
 ) -> Result<Report> {
+    compare_with(
+        reference, candidate, samples, labels, engine, progress, true,
+    )
+}
+
+/// [`compare`], with intermediate tensors only when `layers` (without them the models run
+/// as deployed, which is faster and keeps every fusion).
+pub fn compare_with(
+    reference: &Model,
+    candidate: &Model,
+    samples: &[Vec<Tensor>],
+    labels: Option<&[usize]>,
+    engine: &dyn Engine,
+    progress: Progress,
+    layers: bool,
+) -> Result<Report> {
     validate_samples(reference, samples)?;
     let rg = &reference.graph;
     let cg = &candidate.graph;
@@ -129,7 +145,7 @@ pub fn compare(
     }
     // Intermediate float tensors present in both graphs.
     let mut pairs: Vec<(ValueId, ValueId, String)> = Vec::new();
-    for n in &rg.nodes {
+    for n in rg.nodes.iter().filter(|_| layers) {
         for o in n.outputs.iter().flatten() {
             let name = &rg.value(*o).name;
             if rg.outputs.contains(o) || rg.value(*o).ty.dtype().is_some_and(|d| !d.is_float()) {

@@ -53,16 +53,24 @@ pub struct StaticResult {
     pub notes: Vec<String>,
 }
 
-/// Folds BatchNormalization into convolutions and cleans up (constants, identities, dead
-/// nodes), keeping only standard ONNX ops, so weights are quantized after folding.
-pub fn preprocess(model: &mut Model) -> Result<()> {
+/// Upgrades models below opset 13 to 13 when every op converts (per-channel weights need
+/// QuantizeLinear's `axis`), folds BatchNormalization into convolutions and cleans up (dead
+/// nodes), keeping only standard ONNX ops, so weights are quantized after folding. Returns notes
+/// (e.g. why the opset stayed).
+pub fn preprocess(model: &mut Model) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    if model.opset() < 13 {
+        if let Err(e) = ensure_opset(model, 13) {
+            notes.push(format!("opset kept: {e}"));
+        }
+    }
     let cfg = edgeopt_passes::Config {
         opt_level: 1,
         enable: vec!["fold_batch_norm".into(), "eliminate_dead_nodes".into()],
         ..Default::default()
     };
     edgeopt_passes::Pipeline::new(cfg)?.run(model)?;
-    Ok(())
+    Ok(notes)
 }
 
 fn act_params(
@@ -140,8 +148,9 @@ pub fn quantize_with_stats(
             per_channel = false;
         }
     }
-    let p = plan(&model.graph, &cfg.selection, per_channel);
-    let acts = act_params(model, &p, stats, cfg);
+    // Planned on the upgraded graph: conversion may have rewired nodes (e.g. Softmax).
+    let p = plan(&out.graph, &cfg.selection, per_channel);
+    let acts = act_params(&out, &p, stats, cfg);
     let opset = out.opset();
     let types = QdqTypes {
         activation: cfg.activation_type,
@@ -153,7 +162,7 @@ pub fn quantize_with_stats(
     finish(&mut out)?;
     let activation_params = acts
         .iter()
-        .map(|(v, q)| (model.graph.value(*v).name.clone(), *q))
+        .map(|(v, q)| (out.graph.value(*v).name.clone(), *q))
         .collect();
     Ok(StaticResult {
         model: out,

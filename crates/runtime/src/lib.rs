@@ -28,6 +28,7 @@ pub mod peak;
 pub mod plan;
 pub mod prepare;
 mod session;
+mod trace;
 
 pub use error::{Error, Result};
 pub use exec::StepProfile;

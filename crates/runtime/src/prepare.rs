@@ -29,21 +29,35 @@ fn is_nondeterministic(op_type: &str) -> bool {
 /// ([`crate::lower::int8::fuse_qdq`]) before constant folding could turn `DequantizeLinear(w)`
 /// into f32 weights.
 pub fn prepare(model: &Model, shapes: &[(String, Vec<usize>)], opt_level: u8) -> Result<Prepared> {
-    let mut m = model.clone();
+    use crate::trace::phase;
+    let mut m = phase("clone model", || model.clone());
     if !shapes.is_empty() {
         let refs: Vec<(&str, &[usize])> = shapes
             .iter()
             .map(|(n, s)| (n.as_str(), s.as_slice()))
             .collect();
-        edgeopt_passes::specialize_inputs(&mut m, &refs)?;
+        phase("specialize inputs", || {
+            edgeopt_passes::specialize_inputs(&mut m, &refs)
+        })?;
     }
     if opt_level > 0 {
-        crate::lower::int8::fuse_qdq(&mut m)?;
-        edgeopt_passes::optimize(&mut m, opt_level)?;
+        phase("fuse qdq", || crate::lower::int8::fuse_qdq(&mut m))?;
+        let reports = phase("optimize", || edgeopt_passes::optimize(&mut m, opt_level))?;
+        if crate::trace::enabled() {
+            for r in &reports {
+                eprintln!(
+                    "[build]   pass {:<22} {:8.2} ms",
+                    r.name,
+                    r.time.as_secs_f64() * 1e3
+                );
+            }
+        }
         let opset = m.opset();
-        edgeopt_ir::infer::infer_types(&mut m.graph, opset)?;
+        phase("infer types", || {
+            edgeopt_ir::infer::infer_types(&mut m.graph, opset)
+        })?;
     }
-    let (consts, schedule) = fold(&m.graph, m.opset());
+    let (consts, schedule) = phase("fold constants", || fold(&m.graph, m.opset()));
     Ok(Prepared {
         model: m,
         consts,

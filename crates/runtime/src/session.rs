@@ -55,6 +55,7 @@ pub struct Session {
     /// (input shapes, plan), most recently built last.
     plans: Vec<(Vec<Vec<usize>>, Executable)>,
     current: usize,
+    step_clock: Option<fn() -> f64>,
 }
 
 impl Session {
@@ -80,6 +81,7 @@ impl Session {
             feeds,
             plans: Vec::new(),
             current: 0,
+            step_clock: None,
         };
         if let Some(shapes) = s.static_shapes() {
             s.build_plan(shapes)?;
@@ -89,7 +91,9 @@ impl Session {
 
     /// Loads an ONNX file (with the passes' fused ops known) and builds a session.
     pub fn from_path(path: impl AsRef<Path>, opts: SessionOptions) -> Result<Session> {
-        let model = edgeopt_onnx::load_model(path.as_ref(), &edgeopt_onnx::LoadOptions::default())?;
+        let model = crate::trace::phase("import", || {
+            edgeopt_onnx::load_model(path.as_ref(), &edgeopt_onnx::LoadOptions::default())
+        })?;
         Session::new(model, opts)
     }
 
@@ -130,7 +134,10 @@ impl Session {
             .map(|(f, s)| (f.name.clone(), s.clone()))
             .collect();
         let p = prepare(&self.model, &named, self.opts.opt_level)?;
-        let exec = Executable::build(p, &self.opts.lowering, self.opts.threads)?;
+        let mut exec = crate::trace::phase("plan + lower", || {
+            Executable::build(p, &self.opts.lowering, self.opts.threads)
+        })?;
+        exec.step_clock = self.step_clock;
         if self.plans.len() >= self.opts.max_plans.max(1) {
             self.plans.remove(0);
         }
@@ -310,11 +317,34 @@ impl Session {
         }
     }
 
+    /// The clock profiled step times are read from, in seconds (`None`: wall time). On a
+    /// shared machine a CPU-time clock (e.g. `CLOCK_THREAD_CPUTIME_ID`, for 1-thread
+    /// sessions) leaves out the time the thread waits for a core.
+    pub fn set_profile_clock(&mut self, clock: Option<fn() -> f64>) {
+        self.step_clock = clock;
+        for (_, e) in &mut self.plans {
+            e.step_clock = clock;
+        }
+    }
+
     /// Per-step times accumulated since profiling was turned on, for the current plan.
     pub fn profile(&self) -> Vec<StepProfile> {
         self.plans
             .get(self.current)
             .map(|(_, e)| e.profile())
+            .unwrap_or_default()
+    }
+
+    /// The kernel of every step of the current plan, in run order: the index of the node in
+    /// [`Session::optimized_model`]'s graph and the kernel's name (`reference` for the IR's
+    /// reference eval, `alias` for zero-copy views). Known once the plan is built, no run needed.
+    pub fn node_kernels(&self) -> Vec<(usize, String)> {
+        self.plans
+            .get(self.current)
+            .map(|(_, e)| {
+                let names = e.profile().into_iter().map(|p| p.kernel);
+                e.prepared.schedule.iter().copied().zip(names).collect()
+            })
             .unwrap_or_default()
     }
 

@@ -327,3 +327,117 @@ fn pooling_softmax_concat_transpose_match_reference() {
         assert_all_fast(&sess, "softmax/concat/transpose");
     }
 }
+
+/// ConvTranspose (GEMM + col2im) against the reference: groups, strides, kernels larger and
+/// smaller than the stride (overlapping and gapped taps), pads, dilations, output_padding.
+#[test]
+fn conv_transpose_matches_reference() {
+    let mut p = Pick(0xc0de);
+    for case in 0..24 {
+        let groups = [1, 1, 2][p.int(0, 2)];
+        let (cg, mg) = (p.int(1, 4), p.int(1, 3));
+        let (c, m) = (cg * groups, mg * groups);
+        let (kh, kw) = (p.int(1, 4), p.int(1, 3));
+        let (sh, sw) = (p.int(1, 3), p.int(1, 2));
+        let (dh, dw) = (p.int(1, 2), 1);
+        let mut pads = [p.int(0, 1), p.int(0, 1), p.int(0, 1), p.int(0, 1)];
+        let opad = [p.int(0, sh - 1), p.int(0, sw - 1)];
+        let (h, w) = (p.int(1, 9), p.int(2, 10));
+        // Natural output size; pads must leave at least one output.
+        let full_h = sh * (h - 1) + opad[0] + (kh - 1) * dh + 1;
+        let full_w = sw * (w - 1) + opad[1] + (kw - 1) * dw + 1;
+        if full_h <= pads[0] + pads[2] {
+            (pads[0], pads[2]) = (0, 0);
+        }
+        if full_w <= pads[1] + pads[3] {
+            (pads[1], pads[3]) = (0, 0);
+        }
+        let batch = p.int(1, 2);
+        let bias = case % 3 != 0;
+        let mut b = ModelBuilder::new(13);
+        b.input("x", &[batch, c, h, w])
+            .weight("w", &[c, mg, kh, kw]);
+        if bias {
+            b.weight("b", &[m]);
+        }
+        b.node(
+            "ConvTranspose",
+            &["x", "w", if bias { "b" } else { "" }],
+            &["y"],
+            vec![
+                ("strides", ints(&[sh as i64, sw as i64])),
+                ("dilations", ints(&[dh as i64, dw as i64])),
+                ("group", Attribute::Int(groups as i64)),
+                ("pads", ints(&pads.map(|v| v as i64))),
+                ("output_padding", ints(&opad.map(|v| v as i64))),
+            ],
+        )
+        .output("y");
+        let model = b.build();
+        let x = random_tensor(&[batch, c, h, w], case);
+        for threads in [1, 2] {
+            let s = check(&model, std::slice::from_ref(&x), 2, threads, TOL);
+            assert_all_fast(&s, &format!("conv_transpose case {case}"));
+        }
+    }
+}
+
+/// Two threads: every output bit-identical across runs and sessions (each output element is
+/// computed by one thread, whatever the split), on layers big enough to be split: a conv,
+/// a depthwise conv, a residual Add, a ConvTranspose, a pooled GEMV.
+#[test]
+fn two_threads_are_deterministic() {
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 8, 64, 64])
+        .weight("w1", &[32, 8, 1, 1])
+        .weight("w2", &[32, 1, 3, 3])
+        .weight("b2", &[32])
+        .weight("wt", &[32, 8, 2, 2])
+        .weight("fc", &[1000, 8])
+        .node("Conv", &["x", "w1"], &["a"], vec![])
+        .node(
+            "Conv",
+            &["a", "w2", "b2"],
+            &["d"],
+            vec![("pads", ints(&[1, 1, 1, 1])), ("group", Attribute::Int(32))],
+        )
+        .node("Add", &["a", "d"], &["r"], vec![])
+        .node(
+            "ConvTranspose",
+            &["r", "wt"],
+            &["u"],
+            vec![("strides", ints(&[2, 2]))],
+        )
+        .node("GlobalAveragePool", &["u"], &["g"], vec![])
+        .node("Flatten", &["g"], &["f"], vec![])
+        .node(
+            "Gemm",
+            &["f", "fc"],
+            &["y"],
+            vec![("transB", Attribute::Int(1))],
+        )
+        .output("y")
+        .output("u");
+    let model = b.build();
+    let x = random_tensor(&[1, 8, 64, 64], 7);
+    let first = check(&model, std::slice::from_ref(&x), 2, 2, TOL);
+    assert_all_fast(&first, "two threads");
+    let opts = || edgeopt_runtime::SessionOptions {
+        threads: 2,
+        ..Default::default()
+    };
+    let mut s1 = edgeopt_runtime::Session::new(model.clone(), opts()).unwrap();
+    let mut s2 = edgeopt_runtime::Session::new(model, opts()).unwrap();
+    let want = s1.run(std::slice::from_ref(&x)).unwrap();
+    for _ in 0..3 {
+        for got in [
+            s1.run(std::slice::from_ref(&x)),
+            s2.run(std::slice::from_ref(&x)),
+        ] {
+            for (g, w) in got.unwrap().iter().zip(&want) {
+                let (g, w) = (g.as_slice::<f32>().unwrap(), w.as_slice::<f32>().unwrap());
+                assert!(g.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits()));
+            }
+        }
+    }
+}

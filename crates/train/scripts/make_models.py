@@ -6,15 +6,18 @@
   teacher_cnn.onnx  conv(32)-bn-relu-conv(32)-bn-relu-pool-conv(64)-bn-relu-conv(64)-bn-relu-pool
                     -fc(128)-relu-dropout(0.3)-fc(10)
   student_cnn.onnx  conv(16)-bn-relu-pool-conv(32)-bn-relu-pool-fc(10)  (< 1/4 of the teacher's MACs)
+  teacher3.onnx     conv(32)-bn-relu-pool-conv(64)-bn-relu-pool-conv(64)-bn-relu-pool-fc(128)-relu-fc(10)
+                    (5.7 M MACs; the teacher of the distillation experiment)
+  student8.onnx     conv(8)-bn-relu-pool-conv(16)-bn-relu-pool-fc(10)  (0.29 M MACs, 1/20 of teacher3)
 
-usage: python make_models.py OUT_DIR
+usage: python make_models.py OUT_DIR [SEED]   (SEED: weight initialization, default 0)
 """
 import sys, os
 import numpy as np
 import onnx
 from onnx import helper, TensorProto, numpy_helper
 
-rng = np.random.default_rng(0)
+rng = np.random.default_rng(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
 nodes, inits = [], []
 
 
@@ -90,4 +93,18 @@ x = op("Relu", bn(conv(x, 16, 32, "s2", bias=False), 32, "sbn2"), "sr2")
 x = op("MaxPool", x, "sp2", kernel_shape=[2, 2], strides=[2, 2])
 x = op("Flatten", x, "f")
 save(f"{out}/student_cnn.onnx", fc(x, 32 * 7 * 7, 10, "fc"))
+x = "x"
+for i, (cin, cout) in enumerate([(1, 32), (32, 64), (64, 64)]):
+    x = op("Relu", bn(conv(x, cin, cout, f"t{i}", bias=False), cout, f"tbn{i}"), f"tr{i}")
+    x = op("MaxPool", x, f"tp{i}", kernel_shape=[2, 2], strides=[2, 2])
+x = op("Flatten", x, "f")
+x = op("Relu", fc(x, 64 * 3 * 3, 128, "fc1"), "fr")
+save(f"{out}/teacher3.onnx", fc(x, 128, 10, "fc2"))
+
+x = op("Relu", bn(conv("x", 1, 8, "s1", bias=False), 8, "sbn1"), "sr1")
+x = op("MaxPool", x, "sp1", kernel_shape=[2, 2], strides=[2, 2])
+x = op("Relu", bn(conv(x, 8, 16, "s2", bias=False), 16, "sbn2"), "sr2")
+x = op("MaxPool", x, "sp2", kernel_shape=[2, 2], strides=[2, 2])
+x = op("Flatten", x, "f")
+save(f"{out}/student8.onnx", fc(x, 16 * 7 * 7, 10, "fc"))
 print("wrote", out)

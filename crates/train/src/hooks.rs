@@ -69,3 +69,44 @@ pub fn insert_fake_quant(
     let _ = ValueType::Unknown;
     Ok(model.graph.value(out).name.clone())
 }
+
+/// Removes every [`FakeQuant`] node (readers read its input again) and the scale / zero point
+/// initializers only it used: the float model after quantization-aware training, ready for a
+/// QDQ export. Returns how many nodes were removed.
+pub fn strip_fake_quant(model: &mut Model) -> Result<usize> {
+    let g = &mut model.graph;
+    let mut removed = 0;
+    while let Some(k) = g.nodes.iter().position(|n| {
+        n.op.domain() == crate::ops::DOMAIN && n.op.downcast_ref::<FakeQuant>().is_some()
+    }) {
+        let n = g.nodes.remove(k);
+        let (Some(x), Some(y)) = (n.inputs[0], n.outputs[0]) else {
+            return Err(anyhow!("FakeQuant '{}' lacks its input or output", n.name));
+        };
+        for node in g.nodes.iter_mut() {
+            for i in node.inputs.iter_mut().flatten() {
+                if *i == y {
+                    *i = x;
+                }
+            }
+        }
+        for o in g.outputs.iter_mut() {
+            if *o == y {
+                *o = x;
+            }
+        }
+        for p in n.inputs[1..].iter().flatten() {
+            let used = g.nodes.iter().any(|m| m.inputs.contains(&Some(*p)));
+            if !used {
+                g.initializers.remove(p);
+                g.inputs.retain(|i| i != p);
+            }
+        }
+        removed += 1;
+    }
+    g.topo_sort()?;
+    if !g.nodes.iter().any(|n| n.op.domain() == crate::ops::DOMAIN) {
+        model.opsets.retain(|(d, _)| d != crate::ops::DOMAIN);
+    }
+    Ok(removed)
+}

@@ -10,10 +10,9 @@
 
 pub mod autodiff;
 pub mod checkpoint;
-pub mod dataset;
 pub mod grad;
 pub mod hooks;
-pub mod idx;
+pub mod lower;
 pub mod ops;
 pub mod optim;
 pub mod rng;
@@ -23,5 +22,5 @@ pub mod testing;
 pub mod trainer;
 
 pub use autodiff::{build_training_graph, Loss, TrainSpec, TrainingGraph};
-pub use dataset::Dataset;
+pub use edgeopt_data::{Augment, Dataset, InMemoryDataset};
 pub use trainer::{TrainConfig, Trainer};

@@ -198,3 +198,65 @@ pub fn check_gradients(
     }
     Ok(worst)
 }
+
+/// Runs the MSE training graph of `model` (parameters `params`, BatchNorm in training mode)
+/// once on the reference executor (gradient ops through their `eval`) and once on a runtime
+/// session with the training lowerings; returns the largest difference over all outputs
+/// relative to `1 + |reference|`, and the nodes the session ran through the fallback.
+pub fn compare_with_runtime(
+    model: &Model,
+    params: &[&str],
+    threads: usize,
+) -> Result<(f32, Vec<(String, String)>)> {
+    let spec = TrainSpec {
+        loss: Loss::Mse,
+        params: Some(params.iter().map(|s| s.to_string()).collect()),
+        frozen_bn: false,
+        prediction: None,
+    };
+    let tg = build_training_graph(model, &spec)?;
+    let mut rng = Rng::new(11);
+    let pred = edgeopt_ir::exec::run_model(model, vec![])?;
+    let pshape = pred[0]
+        .as_tensor()
+        .ok_or_else(|| anyhow!("no tensor output"))?
+        .shape()
+        .to_vec();
+    let target = uniform(&mut rng, &pshape, -1.0, 1.0);
+    let feeds = tg
+        .feeds
+        .iter()
+        .map(|n| {
+            if n == &tg.target {
+                Ok(Value::Tensor(target.clone()))
+            } else if n == "seed" {
+                Ok(Value::Tensor(Tensor::scalar(5i64)))
+            } else if let Some((_, t)) = tg.params.iter().chain(&tg.states).find(|(p, _)| p == n) {
+                Ok(Value::Tensor(t.clone()))
+            } else {
+                Err(anyhow!("unexpected feed '{n}'"))
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let want = edgeopt_ir::exec::run_model(&tg.model, feeds.clone())?;
+    let mut s =
+        edgeopt_runtime::Session::new(tg.model.clone(), crate::trainer::session_options(threads))?;
+    let got = s.run_values(&feeds)?;
+    let mut worst = 0f32;
+    for (k, (w, g)) in want.iter().zip(&got).enumerate() {
+        let (Some(w), Some(g)) = (w.as_tensor(), g.as_tensor()) else {
+            return Err(anyhow!("output {k} is not a tensor"));
+        };
+        if w.shape() != g.shape() {
+            return Err(anyhow!(
+                "output {k}: reference {:?}, runtime {:?}",
+                w.shape(),
+                g.shape()
+            ));
+        }
+        for (a, b) in w.to_f64_vec()?.iter().zip(g.to_f64_vec()?) {
+            worst = worst.max(((a - b).abs() / (1.0 + a.abs())) as f32);
+        }
+    }
+    Ok((worst, s.fallback_nodes()))
+}

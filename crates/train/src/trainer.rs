@@ -3,11 +3,11 @@
 
 use crate::autodiff::{build_training_graph, Loss, TrainSpec, TrainingGraph};
 use crate::checkpoint::{self, Entry, Header};
-use crate::dataset::Dataset;
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::rng::Rng;
 use crate::schedule::{LrSchedule, Schedule};
 use anyhow::{anyhow, bail, Context, Result};
+use edgeopt_data::{Augment, DataLoader, Dataset, LoaderConfig};
 use edgeopt_ir::{Model, Value};
 use edgeopt_runtime::{Session, SessionOptions};
 use edgeopt_tensor::Tensor;
@@ -30,6 +30,8 @@ pub struct TrainConfig {
     pub checkpoint_dir: Option<PathBuf>,
     /// Drop the last incomplete batch of each epoch.
     pub drop_last: bool,
+    /// Augmentation of training samples (random crop with padding, horizontal flip).
+    pub augment: Augment,
 }
 
 impl Default for TrainConfig {
@@ -49,6 +51,7 @@ impl Default for TrainConfig {
             threads: 1,
             checkpoint_dir: None,
             drop_last: false,
+            augment: Augment::default(),
         }
     }
 }
@@ -92,6 +95,8 @@ pub struct Trainer {
 struct Sessions {
     train: Option<Session>,
     teacher: Option<Session>,
+    /// Profile the training session (applied when it is built).
+    profiling: bool,
 }
 
 /// Session options for running training and evaluation graphs with `threads` threads.
@@ -102,6 +107,7 @@ pub fn session_options(threads: usize) -> SessionOptions {
     SessionOptions {
         threads: threads.max(1),
         opt_level: 1,
+        lowering: crate::lower::shared(),
         ..SessionOptions::default()
     }
 }
@@ -280,6 +286,11 @@ impl Trainer {
             None => None,
         };
         let feeds = self.feeds(x, y.clone(), teacher)?;
+        if self.sessions.train.is_none() {
+            let mut s = Session::new(self.graph.model.clone(), session_options(threads))?;
+            s.set_profiling(self.sessions.profiling);
+            self.sessions.train = Some(s);
+        }
         let outs = session_run(
             &mut self.sessions.train,
             || self.graph.model.clone(),
@@ -334,43 +345,69 @@ impl Trainer {
         Ok((loss, right))
     }
 
-    /// One epoch over `data` in a seeded order; `progress(step_in_epoch, steps, running stats)`.
+    /// One epoch over `data` in the order and with the augmentation [`DataLoader`] derives from
+    /// the seed and the epoch number (so a resumed run sees the same batches);
+    /// `progress(step_in_epoch, steps, running stats)`.
     pub fn train_epoch(
         &mut self,
-        data: &Dataset,
+        data: &dyn Dataset,
         mut progress: impl FnMut(usize, usize, &Stats),
     ) -> Result<Stats> {
-        let mut order: Vec<usize> = (0..data.len()).collect();
-        self.rng.shuffle(&mut order);
-        let bs = self.config.batch_size;
-        let batches: Vec<&[usize]> = order
-            .chunks(bs)
-            .filter(|c| !self.config.drop_last || c.len() == bs)
-            .collect();
+        let loader = DataLoader::new(
+            data,
+            LoaderConfig {
+                batch_size: self.config.batch_size,
+                shuffle: true,
+                drop_last: self.config.drop_last,
+                seed: self.config.seed,
+                augment: self.config.augment.clone(),
+            },
+        )?;
+        let epoch = self.epoch as u64;
+        let order = loader.order(epoch);
+        let batches = loader.num_batches();
         let start = Instant::now();
         let mut st = Stats {
             epoch: self.epoch + 1,
             ..Default::default()
         };
         let (mut loss_sum, mut right) = (0f64, 0usize);
-        for (k, idx) in batches.iter().enumerate() {
-            let (x, y) = data.batch(idx)?;
+        for k in 0..batches {
+            let b = loader.batch(epoch, &order, k)?;
+            let n = b.indices.len();
             st.lr = self.schedule.lr(self.step);
-            let (l, r) = self.train_step(x, y)?;
-            loss_sum += l * idx.len() as f64;
+            let (l, r) = self.train_step(b.features, b.labels)?;
+            loss_sum += l * n as f64;
             right += r;
-            st.samples += idx.len();
+            st.samples += n;
             st.steps += 1;
             st.loss = loss_sum / st.samples as f64;
             st.accuracy = right as f64 / st.samples as f64;
             st.seconds = start.elapsed().as_secs_f64();
-            progress(k + 1, batches.len(), &st);
+            progress(k + 1, batches, &st);
         }
         self.epoch += 1;
         if let Some(dir) = self.config.checkpoint_dir.clone() {
             self.save_checkpoint(&dir)?;
         }
         Ok(st)
+    }
+
+    /// Turns per-step timing of the training graph's session on (clearing it) or off.
+    pub fn set_profiling(&mut self, on: bool) {
+        self.sessions.profiling = on;
+        if let Some(s) = &mut self.sessions.train {
+            s.set_profiling(on);
+        }
+    }
+
+    /// Per-node times of the training graph accumulated since profiling was turned on.
+    pub fn profile(&self) -> Vec<edgeopt_runtime::StepProfile> {
+        self.sessions
+            .train
+            .as_ref()
+            .map(|s| s.profile())
+            .unwrap_or_default()
     }
 
     /// The inference model with the current parameters and BatchNorm statistics.
@@ -394,7 +431,7 @@ impl Trainer {
     }
 
     /// Loss (cross-entropy) and accuracy of the current model in eval mode on `data`.
-    pub fn evaluate(&self, data: &Dataset, batch: usize) -> Result<(f64, f64)> {
+    pub fn evaluate(&self, data: &dyn Dataset, batch: usize) -> Result<(f64, f64)> {
         evaluate(&self.export_model()?, data, batch)
     }
 
@@ -498,24 +535,30 @@ impl TrainingGraph {
 }
 
 /// Cross-entropy loss and accuracy of an inference `model` (first output: logits) on `data`.
-pub fn evaluate(model: &Model, data: &Dataset, batch: usize) -> Result<(f64, f64)> {
+pub fn evaluate(model: &Model, data: &dyn Dataset, batch: usize) -> Result<(f64, f64)> {
     let (mut loss, mut right) = (0f64, 0usize);
-    let idx: Vec<usize> = (0..data.len()).collect();
+    let loader = DataLoader::new(
+        data,
+        LoaderConfig {
+            batch_size: batch.max(1),
+            shuffle: false,
+            ..LoaderConfig::default()
+        },
+    )?;
     let mut session = None;
     let threads = crate::ops::util::threads();
-
-    for chunk in idx.chunks(batch.max(1)) {
-        let (x, y) = data.batch(chunk)?;
+    for b in loader.epoch(0) {
+        let b = b?;
         let z = session_run(
             &mut session,
             || batch_free(model),
             threads,
-            &[Value::Tensor(x)],
+            &[Value::Tensor(b.features)],
         )?;
         let z = tensor_of(&z[0], "model output")?;
-        right += correct(&z, &y)?;
-        let ce = crate::ops::loss::cross_entropy(&z, &y)?;
-        loss += ce * chunk.len() as f64;
+        right += correct(&z, &b.labels)?;
+        let ce = crate::ops::loss::cross_entropy(&z, &b.labels)?;
+        loss += ce * b.indices.len() as f64;
     }
     let n = data.len().max(1) as f64;
     Ok((loss / n, right as f64 / n))

@@ -6,7 +6,7 @@ use edgeopt_tensor::Tensor;
 use edgeopt_train::optim::OptimizerKind;
 use edgeopt_train::rng::Rng;
 use edgeopt_train::testing::{uniform, GraphBuilder};
-use edgeopt_train::{Dataset, Loss, TrainConfig, TrainSpec, Trainer};
+use edgeopt_train::{Dataset, InMemoryDataset, Loss, TrainConfig, TrainSpec, Trainer};
 
 /// x [N, 1, 8, 8] -> Conv(4, 3x3, pad 1) -> BN -> Relu -> MaxPool 2 -> Flatten -> Gemm(3).
 fn tiny_cnn(seed: u64, width: usize) -> Model {
@@ -55,7 +55,7 @@ fn tiny_cnn(seed: u64, width: usize) -> Model {
 }
 
 /// Three classes: a bright horizontal bar, a vertical bar, or a bright corner, plus noise.
-fn synthetic(n: usize, seed: u64) -> Dataset {
+fn synthetic(n: usize, seed: u64) -> InMemoryDataset {
     let mut rng = Rng::new(seed);
     let mut x = Vec::new();
     let mut labels = Vec::new();
@@ -74,7 +74,7 @@ fn synthetic(n: usize, seed: u64) -> Dataset {
         }
         labels.push(c as i64);
     }
-    Dataset::new(x, vec![1, 8, 8], labels).unwrap()
+    InMemoryDataset::new("synthetic", vec![1, 8, 8], x, labels, 3).unwrap()
 }
 
 fn config(epochs: usize, dir: Option<std::path::PathBuf>) -> TrainConfig {
@@ -274,7 +274,7 @@ fn exported_model_matches_onnx_runtime() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.onnx");
     edgeopt_onnx::save_model(&m, &path, &Default::default()).unwrap();
-    let (x, _) = data.batch(&[0]).unwrap();
+    let (x, _) = data.subset(&[0]).unwrap().to_tensors().unwrap();
     let ours = edgeopt_ir::exec::run_model(&m, vec![edgeopt_ir::Value::Tensor(x.clone())]).unwrap();
     let ours = ours[0].as_tensor().unwrap().to_vec::<f32>().unwrap();
     let xs: Vec<String> = x

@@ -32,6 +32,25 @@ pub struct DataArgs {
     /// Seed for `random`.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Run the models on the reference executor (slow) instead of the runtime.
+    #[arg(long)]
+    pub reference_executor: bool,
+    /// Threads of the runtime (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+impl DataArgs {
+    /// The engine that runs models for calibration and reports.
+    pub fn engine(&self) -> Box<dyn edgeopt_quant::Engine> {
+        if self.reference_executor {
+            Box::new(edgeopt_quant::Reference)
+        } else {
+            Box::new(edgeopt_quant::Fast {
+                threads: self.threads,
+            })
+        }
+    }
 }
 
 /// The input shapes samples must have (symbolic dims from `--dim`, else 1).

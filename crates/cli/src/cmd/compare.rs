@@ -4,8 +4,7 @@
 use super::calib_data::{load_samples, progress_bar, read_labels, DataArgs};
 use crate::table::Table;
 use anyhow::{Context, Result};
-use edgeopt_quant::report::{compare, Report};
-use edgeopt_quant::Reference;
+use edgeopt_quant::report::{compare_with, Report};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -21,6 +20,9 @@ pub struct Args {
     /// Labels (IDX or .npy) for top-1 accuracy of both models.
     #[arg(long)]
     labels: Option<PathBuf>,
+    /// Compare only the outputs (faster: the models run as deployed, no intermediate probes).
+    #[arg(long)]
+    outputs_only: bool,
     /// Print JSON for scripts.
     #[arg(long)]
     json: bool,
@@ -71,13 +73,14 @@ pub fn run(a: Args) -> Result<()> {
     let candidate = super::load(&a.candidate)?;
     let data = load_samples(&reference, &a.data, &a.opts).context("loading data")?;
     let labels = a.labels.as_deref().map(read_labels).transpose()?;
-    let r = compare(
+    let r = compare_with(
         &reference,
         &candidate,
         &data,
         labels.as_deref(),
-        &Reference,
+        &*a.opts.engine(),
         &mut progress_bar(),
+        !a.outputs_only,
     )?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report_json(&r))?);

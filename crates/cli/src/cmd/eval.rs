@@ -1,19 +1,19 @@
-//! `edgeopt eval MODEL.onnx --data DIR`: accuracy and cross-entropy loss on the test set.
+//! `edgeopt eval MODEL.onnx --data PATH`: accuracy and cross-entropy loss on the test set (or
+//! the training set) of any data set `edgeopt train` reads.
 
-use anyhow::Result;
+use crate::data::DataOpts;
+use anyhow::{Context, Result};
+use edgeopt_data::Dataset;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The model (first output: logits [N, classes]).
     model: PathBuf,
-    /// Dataset directory (IDX files `t10k-images-idx3-ubyte[.gz]`, ...).
-    #[arg(long)]
-    data: PathBuf,
-    #[arg(long, default_value = "fashion-mnist", value_parser = ["fashion-mnist", "mnist", "idx"])]
-    dataset: String,
-    /// Which split: `t10k` (test) or `train`.
-    #[arg(long, default_value = "t10k")]
+    #[command(flatten)]
+    data: DataOpts,
+    /// Which split: `test` (`t10k`) or `train`.
+    #[arg(long, default_value = "test", value_parser = ["test", "t10k", "train"])]
     split: String,
     /// Only the first N samples.
     #[arg(long)]
@@ -27,10 +27,18 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let model = super::load(&a.model)?;
-    let mut data = edgeopt_train::idx::load_mnist_like(&a.data, &a.split)?;
-    if let Some(n) = a.limit {
-        data = data.take(n);
-    }
+    let splits = crate::data::open(&a.data)?;
+    let data = if a.split == "train" {
+        splits.train
+    } else {
+        splits.test.with_context(|| {
+            format!(
+                "{} has no test split (give --test-data, or --split train)",
+                a.data.data.display()
+            )
+        })?
+    };
+    let data = crate::data::take(data, a.limit)?;
     let start = std::time::Instant::now();
     let (loss, acc) = edgeopt_train::trainer::evaluate(&model, &data, a.batch_size)?;
     let secs = start.elapsed().as_secs_f64();

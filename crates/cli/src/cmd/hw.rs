@@ -19,8 +19,11 @@ enum Command {
     List,
     /// Show a profile (built-in name or TOML file) as TOML.
     Show { device: String },
-    /// Measure this machine (FMA peak, L1/L2/DRAM read bandwidth, per-kernel-class linear
-    /// models fitted by NNLS on per-node times of single-layer models) into a host profile.
+    /// Measure this machine (FMA peak, L1/L2/DRAM read bandwidth, per-kernel linear models
+    /// fitted by NNLS on per-node times measured inside whole models) into a host profile that
+    /// `estimate --device <file>` and `hw validate` read. The calibration models (zoo models,
+    /// the --models-dir files at other input sizes, single layers) are disjoint from the
+    /// validation set.
     Calibrate {
         /// Where to write the profile (atomically).
         #[arg(short, long, default_value = "profiles/host-epyc-avx2.toml")]
@@ -28,12 +31,22 @@ enum Command {
         /// Threads to measure with (the profile is valid for this count).
         #[arg(long, default_value_t = 1)]
         threads: usize,
-        /// Profiled runs per calibration model (median).
-        #[arg(long, default_value_t = 9)]
+        /// Profiled runs per calibration model (the fastest quarter is used).
+        #[arg(long, default_value_t = 16)]
         runs: usize,
+        /// Interleaved rounds over all calibration models the runs are split into.
+        #[arg(long, default_value_t = 4)]
+        rounds: usize,
         /// A third of the calibration suite.
         #[arg(long)]
         quick: bool,
+        /// Also calibrate on the *.onnx files here whose inputs have dynamic spatial dims
+        /// (PP-OCR), at input sizes other than the validation's.
+        #[arg(long = "models-dir")]
+        models_dirs: Vec<PathBuf>,
+        /// Write every measured node (features, median time) as JSON here.
+        #[arg(long)]
+        samples: Option<PathBuf>,
     },
     /// Predicted vs measured latency (1 thread) on >= 30 whole models: zoo models at several
     /// widths/depths/resolutions plus the ONNX files of --models-dir.
@@ -44,9 +57,16 @@ enum Command {
         /// Also validate on every *.onnx file here (e.g. make_models.py's output, PP-OCR).
         #[arg(long = "models-dir")]
         models_dirs: Vec<PathBuf>,
-        /// Timed runs per model (median).
-        #[arg(long, default_value_t = 7)]
+        /// Timed runs per model.
+        #[arg(long, default_value_t = 16)]
         runs: usize,
+        /// Interleaved rounds over all models the runs are split into.
+        #[arg(long, default_value_t = 4)]
+        rounds: usize,
+        /// Compare with the median run instead of the fastest (on a shared machine the
+        /// median carries other processes' contention and is not reproducible).
+        #[arg(long)]
+        median: bool,
         /// Time with wall clock instead of the thread's CPU time.
         #[arg(long)]
         wall: bool,
@@ -61,38 +81,31 @@ enum Command {
 fn validate(
     device: &str,
     dirs: &[PathBuf],
-    runs: usize,
-    wall: bool,
+    opts: &edgeopt_hw::validate::ValidateOptions,
     json: bool,
     md: Option<&Path>,
 ) -> Result<()> {
     use edgeopt_hw::validate as v;
     let profile = Profile::load(device)?;
-    if profile.host_model.is_none() {
+    let Some(hm) = &profile.host_model else {
         anyhow::bail!("{device} has no [host_model]: run `edgeopt hw calibrate` first");
+    };
+    if !json {
+        println!(
+            "host model of {device}: measured {}; calibrated on {}",
+            hm.measured_on, hm.calibration_set
+        );
+        println!("validation set: the zoo models below (seed 0) and the --models-dir files at their validation sizes");
     }
     let mut cases = v::zoo_cases()?;
     let mut skipped = Vec::new();
-    for d in dirs {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(d)
-            .with_context(|| format!("reading {}", d.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "onnx"))
-            .collect();
-        files.sort();
-        for f in files {
-            match v::file_case(&f) {
-                Ok(c) => cases.push(c),
-                Err(e) => skipped.push((f.display().to_string(), e.to_string())),
-            }
+    for f in onnx_files(dirs)? {
+        match v::file_case(&f) {
+            Ok(c) => cases.push(c),
+            Err(e) => skipped.push((f.display().to_string(), e.to_string())),
         }
     }
-    let clock = if wall {
-        edgeopt_hw::calibrate::Clock::Wall
-    } else {
-        edgeopt_hw::calibrate::Clock::ThreadCpu
-    };
-    let mut r = v::validate(&cases, &profile, runs, clock);
+    let mut r = v::validate(&cases, &profile, opts);
     r.skipped.extend(skipped);
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);
@@ -121,15 +134,20 @@ fn validate(
         t.row(cells.to_vec());
     }
     let summary = format!(
-        "{} models on {} ({:?} clock, median of {} runs, 1 thread): {:.0}% within +-10%, \
-         median |error| {:.1}%, Spearman {:.3}",
+        "{} models on {} ({:?} clock, {:?} of {} runs in {} interleaved rounds, 1 thread, \
+         load average {:.1}): {:.0}% within +-10%, median |error| {:.1}%, Spearman {:.3}; \
+         the measurement agrees with itself (even vs odd rounds) within +-10% for {:.0}%",
         r.rows.len(),
         r.device,
         r.clock,
+        r.stat,
         r.runs,
+        r.rounds,
+        r.load_average,
         r.within_10pct * 100.0,
         r.median_abs_rel_error * 100.0,
-        r.spearman
+        r.spearman,
+        r.self_agreement_10pct * 100.0
     );
     if !json {
         print!("{}", t.render());
@@ -143,6 +161,21 @@ fn validate(
         write_atomic(path, text.as_bytes())?;
     }
     Ok(())
+}
+
+/// The *.onnx files of `dirs`, sorted per directory.
+fn onnx_files(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut all = Vec::new();
+    for d in dirs {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(d)
+            .with_context(|| format!("reading {}", d.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "onnx"))
+            .collect();
+        files.sort();
+        all.extend(files);
+    }
+    Ok(all)
 }
 
 /// Writes `bytes` to a temp file next to `path`, syncs it and renames it over `path`.
@@ -200,21 +233,38 @@ pub fn run(a: Args) -> Result<()> {
             device,
             models_dirs,
             runs,
+            rounds,
+            median,
             wall,
             json,
             md,
-        } => validate(&device, &models_dirs, runs, wall, json, md.as_deref()),
+        } => {
+            use edgeopt_hw::calibrate::Clock;
+            use edgeopt_hw::validate::{Stat, ValidateOptions};
+            let opts = ValidateOptions {
+                runs,
+                rounds,
+                clock: if wall { Clock::Wall } else { Clock::ThreadCpu },
+                stat: if median { Stat::Median } else { Stat::Min },
+            };
+            validate(&device, &models_dirs, &opts, json, md.as_deref())
+        }
         Command::Calibrate {
             output,
             threads,
             runs,
+            rounds,
             quick,
+            models_dirs,
+            samples: samples_path,
         } => {
-            let base = Profile::load("host-epyc-avx2")?;
+            let base = Profile::load_base("host-epyc-avx2")?;
             let opts = edgeopt_hw::calibrate::CalibrateOptions {
                 threads,
                 runs,
+                rounds,
                 quick,
+                model_files: onnx_files(&models_dirs)?,
             };
             let t0 = std::time::Instant::now();
             let (p, samples) = edgeopt_hw::calibrate::calibrate(&base, &opts)?;
@@ -231,13 +281,23 @@ pub fn run(a: Args) -> Result<()> {
                 p.compute.fp32.peak_macs_per_s / 1e9,
                 samples.len()
             );
-            for c in p.host_model.iter().flat_map(|h| &h.classes) {
+            if let Some(h) = &p.host_model {
                 println!(
-                    "  {:<12} {:>3} samples, fit rms rel error {:.1}%",
-                    c.class,
-                    c.samples,
-                    c.fit_rel_rms * 100.0
+                    "calibrated on {}; per-run overhead {:.1} us",
+                    h.calibration_set,
+                    h.per_run_s * 1e6
                 );
+                for c in &h.kernels {
+                    println!(
+                        "  {:<28} {:>4} samples, fit rms rel error {:.1}%",
+                        c.key,
+                        c.samples,
+                        c.fit_rel_rms * 100.0
+                    );
+                }
+            }
+            if let Some(path) = samples_path {
+                write_atomic(&path, serde_json::to_string(&samples)?.as_bytes())?;
             }
             Ok(())
         }

@@ -9,6 +9,7 @@ pub mod hw;
 pub mod inspect;
 pub mod profile;
 pub mod prune;
+pub mod qat;
 pub mod quantize;
 pub mod run;
 pub mod train;

@@ -7,7 +7,7 @@ use super::compare::print_report;
 use anyhow::{bail, Context, Result};
 use edgeopt_quant::fallback::{quantize_with_fallback, Target};
 use edgeopt_quant::report::compare;
-use edgeopt_quant::{Method, QType, Reference, Selection, StaticConfig};
+use edgeopt_quant::{Method, QType, Selection, StaticConfig};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -85,6 +85,10 @@ pub struct Args {
     /// Keep the most sensitive layers in float until top-1 agreement reaches this share.
     #[arg(long)]
     target_agreement: Option<f64>,
+    /// Keep the most sensitive layers in float until every output's cosine similarity with the
+    /// float model reaches this (for maps, e.g. a detector's).
+    #[arg(long, conflicts_with_all = ["target_agreement", "max_drop"])]
+    target_cosine: Option<f64>,
     /// With --labels: keep layers in float until top-1 accuracy drops at most this much.
     #[arg(long, requires = "labels")]
     max_drop: Option<f64>,
@@ -99,6 +103,8 @@ pub struct Args {
     json: bool,
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    qat: super::qat::QatOpts,
 }
 
 fn file_size(p: &std::path::Path) -> u64 {
@@ -112,6 +118,7 @@ pub fn run(a: Args) -> Result<()> {
         exclude: a.exclude.clone(),
     };
     let mut summary = json!({});
+    let engine = a.data.engine();
     let mut report = None;
     let quantized = if a.dynamic || a.fp16 || a.int4 {
         let mut m = model.clone();
@@ -138,7 +145,7 @@ pub fn run(a: Args) -> Result<()> {
                 &m,
                 &data,
                 None,
-                &Reference,
+                &*engine,
                 &mut progress_bar(),
             )?);
         }
@@ -148,7 +155,7 @@ pub fn run(a: Args) -> Result<()> {
             .calib
             .as_deref()
             .context("static quantization needs --calib DATA (or `random`)")?;
-        edgeopt_quant::preprocess(&mut model)?;
+        let mut notes = edgeopt_quant::preprocess(&mut model)?;
         let calib = load_samples(&model, spec, &a.data).context("loading calibration data")?;
         let cfg = StaticConfig {
             activation_type: a.activation_type.qtype(),
@@ -165,13 +172,21 @@ pub fn run(a: Args) -> Result<()> {
             },
             selection: sel,
         };
-        let stats =
-            edgeopt_quant::calibrate(&model, &calib, &cfg, &Reference, &mut progress_bar())?;
-        let target = match (a.target_agreement, a.max_drop) {
-            (Some(_), Some(_)) => bail!("give --target-agreement or --max-drop, not both"),
-            (Some(t), None) => Some(Target::Agreement(t)),
-            (None, Some(d)) => Some(Target::MaxDrop(d)),
-            (None, None) => None,
+        let stats = edgeopt_quant::calibrate(&model, &calib, &cfg, &*engine, &mut progress_bar())?;
+        // With --qat the fine-tuned model is exported; reports compare it with the original.
+        let original = model.clone();
+        if a.qat.qat {
+            if a.target_agreement.is_some() || a.max_drop.is_some() || a.target_cosine.is_some() {
+                bail!("--qat does not combine with the fallback targets");
+            }
+            model = super::qat::fine_tune(&model, &stats, &cfg, &a.qat)?;
+        }
+        let target = match (a.target_agreement, a.max_drop, a.target_cosine) {
+            (Some(_), Some(_), _) => bail!("give --target-agreement or --max-drop, not both"),
+            (Some(t), None, _) => Some(Target::Agreement(t)),
+            (None, Some(d), _) => Some(Target::MaxDrop(d)),
+            (None, None, Some(c)) => Some(Target::Cosine(c)),
+            (None, None, None) => None,
         };
         let eval = match &a.eval {
             Some(e) => load_samples(&model, e, &a.data).context("loading evaluation data")?,
@@ -187,10 +202,15 @@ pub fn run(a: Args) -> Result<()> {
                     &eval,
                     labels.as_deref(),
                     t,
-                    &Reference,
+                    &*engine,
                     &mut progress_bar(),
                 )?;
                 summary["float_layers"] = json!(fb.float_layers);
+                summary["fallback_steps"] = json!(fb
+                    .steps
+                    .iter()
+                    .map(|(k, c, a)| json!({"float_layers": k, "min_output_cosine": c, "top1_agreement": a}))
+                    .collect::<Vec<_>>());
                 report = Some(fb.report);
                 fb.result
             }
@@ -198,18 +218,19 @@ pub fn run(a: Args) -> Result<()> {
                 let r = edgeopt_quant::quantize_with_stats(&model, &stats, &cfg)?;
                 if a.report {
                     report = Some(compare(
-                        &model,
+                        &original,
                         &r.model,
                         &eval,
                         labels.as_deref(),
-                        &Reference,
+                        &*engine,
                         &mut progress_bar(),
                     )?);
                 }
                 r
             }
         };
-        summary["notes"] = json!(r.notes);
+        notes.extend(r.notes.iter().cloned());
+        summary["notes"] = json!(notes);
         summary["quantized_nodes"] = json!(r.quantized_nodes.len());
         summary["samples"] = json!(calib.len());
         r.model
@@ -238,6 +259,16 @@ pub fn run(a: Args) -> Result<()> {
     }
     for n in summary["notes"].as_array().into_iter().flatten() {
         println!("note: {}", n.as_str().unwrap_or_default());
+    }
+    for st in summary["fallback_steps"].as_array().into_iter().flatten() {
+        println!(
+            "fallback: {} layers in float -> output cosine {:.5}, top-1 agreement {}",
+            st["float_layers"],
+            st["min_output_cosine"].as_f64().unwrap_or(f64::NAN),
+            st["top1_agreement"]
+                .as_f64()
+                .map_or("-".to_string(), |a| format!("{:.2}%", a * 100.0))
+        );
     }
     if let Some(f) = summary["float_layers"].as_array() {
         let names: Vec<&str> = f.iter().filter_map(|v| v.as_str()).collect();

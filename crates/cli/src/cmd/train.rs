@@ -2,11 +2,13 @@
 //! checkpointed, resumable loop; export the trained inference model as ONNX. The options are
 //! shared with `edgeopt distill`.
 
+use crate::data::DataOpts;
 use anyhow::{bail, Context, Result};
+use edgeopt_data::{Augment, Dataset, InMemoryDataset};
 use edgeopt_train::optim::OptimizerKind;
 use edgeopt_train::schedule::Schedule;
 use edgeopt_train::trainer::Stats;
-use edgeopt_train::{Dataset, TrainConfig, TrainSpec, Trainer};
+use edgeopt_train::{TrainConfig, TrainSpec, Trainer};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -22,12 +24,8 @@ pub struct Args {
 /// Options shared by `train` and `distill`.
 #[derive(clap::Args, Clone)]
 pub struct TrainOpts {
-    /// Dataset directory (IDX files `train-images-idx3-ubyte[.gz]`, `t10k-...`).
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Dataset format.
-    #[arg(long, default_value = "fashion-mnist", value_parser = ["fashion-mnist", "mnist", "idx"])]
-    pub dataset: String,
+    #[command(flatten)]
+    pub data: DataOpts,
     /// Use only the first N training samples (quick runs).
     #[arg(long)]
     pub limit: Option<usize>,
@@ -74,6 +72,12 @@ pub struct TrainOpts {
     /// Loss/accuracy curves as SVG.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Augmentation: pad by N pixels and crop back at a random offset (0: off).
+    #[arg(long, default_value_t = 0)]
+    pub crop_padding: usize,
+    /// Augmentation: mirror left-right with probability 1/2.
+    #[arg(long)]
+    pub flip: bool,
     /// Only time N training steps (after 2 warm-up steps) and print steps per second.
     #[arg(long)]
     pub bench_steps: Option<usize>,
@@ -85,18 +89,14 @@ pub fn run(a: Args) -> Result<()> {
 }
 
 /// The training and validation sets.
-pub fn load_data(o: &TrainOpts) -> Result<(Dataset, Option<Dataset>)> {
-    let train = edgeopt_train::idx::load_mnist_like(&o.data, "train")?;
-    let train = match o.limit {
-        Some(n) => train.take(n),
-        None => train,
-    };
+pub fn load_data(o: &TrainOpts) -> Result<(InMemoryDataset, Option<InMemoryDataset>)> {
+    let splits = crate::data::open(&o.data)?;
+    let train = crate::data::take(splits.train, o.limit)?;
     if o.val_split > 0.0 {
-        let (t, v) = train.split(o.val_split, o.seed);
+        let (t, v) = train.split(o.val_split as f64, o.seed)?;
         return Ok((t, Some(v)));
     }
-    let test = edgeopt_train::idx::load_mnist_like(&o.data, "t10k").ok();
-    Ok((train, test))
+    Ok((train, splits.test))
 }
 
 fn config(o: &TrainOpts) -> Result<TrainConfig> {
@@ -141,6 +141,11 @@ fn config(o: &TrainOpts) -> Result<TrainConfig> {
         threads: o.threads,
         checkpoint_dir: o.checkpoint.clone(),
         drop_last: false,
+        augment: Augment {
+            crop_padding: o.crop_padding,
+            horizontal_flip: o.flip,
+            fill: 0.0,
+        },
     })
 }
 
@@ -221,9 +226,9 @@ fn bar(k: usize, n: usize, width: usize) -> String {
     format!("[{}{}]", "#".repeat(done), ".".repeat(width - done))
 }
 
-fn bench(t: &mut Trainer, data: &Dataset, steps: usize) -> Result<()> {
+fn bench(t: &mut Trainer, data: &InMemoryDataset, steps: usize) -> Result<()> {
     let idx: Vec<usize> = (0..t.config.batch_size.min(data.len())).collect();
-    let (x, y) = data.batch(&idx)?;
+    let (x, y) = data.subset(&idx)?.to_tensors()?;
     for _ in 0..2 {
         t.train_step(x.clone(), y.clone())?;
     }

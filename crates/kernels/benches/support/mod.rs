@@ -84,3 +84,43 @@ pub fn fma_peak() -> Option<f64> {
 pub fn fma_peak() -> Option<f64> {
     None
 }
+
+/// Single-core AVX-512 FMA peak (GFLOP/s): 12 independent 16-lane FMA chains; `None` without
+/// AVX-512F.
+#[cfg(target_arch = "x86_64")]
+pub fn avx512_peak() -> Option<f64> {
+    use std::arch::x86_64::*;
+    #[target_feature(enable = "avx512f")]
+    unsafe fn chains(iters: usize) -> f32 {
+        let mut acc = [_mm512_set1_ps(1.0); 12];
+        let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+        for _ in 0..iters {
+            for x in acc.iter_mut() {
+                *x = _mm512_fmadd_ps(*x, a, b);
+            }
+        }
+        let s = acc
+            .iter()
+            .fold(_mm512_setzero_ps(), |s, x| _mm512_add_ps(s, *x));
+        _mm512_reduce_add_ps(s)
+    }
+    if !is_x86_feature_detected!("avx512f") {
+        return None;
+    }
+    let iters = 1_000_000;
+    let best = (0..5)
+        .map(|_| {
+            let secs = time(true, &mut || {
+                // SAFETY: AVX-512F was detected above.
+                black_box(unsafe { chains(black_box(iters)) });
+            });
+            2.0 * 16.0 * 12.0 * iters as f64 / secs / 1e9
+        })
+        .fold(0f64, f64::max);
+    Some(best)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub fn avx512_peak() -> Option<f64> {
+    None
+}

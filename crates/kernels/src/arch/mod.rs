@@ -12,6 +12,9 @@ pub(crate) mod generic;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_fma;
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_64_avx512;
+
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod aarch64_neon;
 
@@ -74,11 +77,46 @@ pub(crate) type GemvKernel = unsafe fn(usize, usize, *const f32, *const f32, usi
 /// Applies an activation to a slice in place. Safety: the CPU has the kernel's features.
 pub(crate) type ActKernel = unsafe fn(&mut [f32], Activation);
 
-/// Overrides the generic entries with the best ones this CPU supports.
-pub(crate) fn plug_native(table: &mut Kernels) {
+/// The tables this CPU supports beyond the generic one, slowest first: each starts from the
+/// previous one and overrides the entries its instruction set speeds up (AVX2+FMA, then
+/// AVX-512F on x86-64; NEON on aarch64).
+pub(crate) fn native_tables(generic: &Kernels) -> Vec<Kernels> {
+    #[cfg_attr(
+        not(any(target_arch = "x86_64", target_arch = "aarch64")),
+        allow(unused_mut)
+    )]
+    let mut tables = Vec::new();
     #[cfg(target_arch = "x86_64")]
-    x86_64_fma::plug(table);
+    {
+        let mut fma = generic.clone();
+        if x86_64_fma::plug(&mut fma) {
+            fma.winograd = crate::conv::winograd_x86::AVX2;
+            if let Some(avx512) = x86_64_avx512::table(&fma) {
+                tables.push(fma);
+                tables.push(avx512);
+            } else {
+                tables.push(fma);
+            }
+        }
+    }
     #[cfg(target_arch = "aarch64")]
-    aarch64_neon::plug(table);
-    let _ = table;
+    {
+        let mut neon = generic.clone();
+        aarch64_neon::plug(&mut neon);
+        tables.push(neon);
+    }
+    let _ = generic;
+    tables
+}
+
+/// Alternative AVX-512 register tiles (named `avx512 MxN`), for measuring tile choices.
+pub(crate) fn tile_variants() -> Vec<Kernels> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let tables = native_tables(Kernels::generic());
+        if let Some(fma) = tables.iter().find(|t| t.name == "x86_64_fma") {
+            return x86_64_avx512::tile_variants(fma);
+        }
+    }
+    Vec::new()
 }

@@ -9,6 +9,10 @@
 
 use std::ops::Range;
 
+mod rows;
+
+pub(crate) use rows::{Lanes as DepthwiseLanes, Portable as PortableLanes};
+
 use super::shape::{valid_range, Conv2dShape};
 use super::PackedConv;
 use crate::arch::ActKernel;
@@ -25,6 +29,8 @@ pub(crate) struct RowPlan {
     /// Outputs where every kernel column is inside the row, and the input index of column 0
     /// for the first of them; `None` unless the kernel is 3 or 5 wide at stride 1 or 2.
     inner: Option<(Range<usize>, usize)>,
+    /// The fast path's geometry, where it applies.
+    fast: Option<rows::Geometry>,
 }
 
 impl RowPlan {
@@ -50,7 +56,11 @@ impl RowPlan {
             let x0 = start(&inner, 0);
             (inner, x0)
         });
-        RowPlan { cols, inner }
+        RowPlan {
+            cols,
+            inner,
+            fast: rows::Geometry::new(s),
+        }
     }
 }
 
@@ -109,7 +119,11 @@ pub(crate) unsafe fn plane_generic(
     buf: &mut [f32],
 ) {
     // SAFETY: forwarded contract; no CPU features needed.
-    unsafe { plane::<false, Portable<false>>(p, x, w, out, buf) }
+    unsafe {
+        plane::<false, Portable<false>, PortableLanes<false>, PortableLanes<false>>(
+            p, x, w, out, buf,
+        )
+    }
 }
 
 /// Floats of the work buffer of one plane: the zero-padded input plane and the output
@@ -119,7 +133,8 @@ pub(crate) fn buffer_len(s: &Conv2dShape) -> usize {
         s.in_h + s.pad_top + s.pad_bottom,
         s.in_w + s.pad_left + s.pad_right,
     );
-    (ph + s.out_h()) * pw
+    let fast = rows::Geometry::new(s).map_or(0, |g| g.buffer_len);
+    ((ph + s.out_h()) * pw).max(fast)
 }
 
 /// Kernels whose taps all fit (3x3 or 5x5 at stride 1 or 2): the plane is copied into a
@@ -161,15 +176,28 @@ fn padded<B: Block>(p: &Plane, x: &[f32], w: &[f32], out: &mut [f32], buf: &mut 
 /// plane (long vectors even for 7x7 planes), whose positions that wrap across a row edge are
 /// recomputed afterwards. Other rows add one kernel row at a time.
 ///
-/// Safety: see [`DepthwiseKernel`].
+/// 3x3 and 5x5 kernels at stride 1 or 2 without dilation take the fast path of `rows` with
+/// `Wide` lanes (`Narrow` ones for rows narrower than a `Wide` vector).
+///
+/// Safety: see [`DepthwiseKernel`]; the CPU also has the features of both lane types.
 #[inline(always)]
-pub(crate) unsafe fn plane<const FMA: bool, B: Block>(
+pub(crate) unsafe fn plane<
+    const FMA: bool,
+    B: Block,
+    Wide: DepthwiseLanes,
+    Narrow: DepthwiseLanes,
+>(
     p: &Plane,
     x: &[f32],
     w: &[f32],
     out: &mut [f32],
     buf: &mut [f32],
 ) {
+    if let Some(g) = p.plan.fast.as_ref().filter(|g| buf.len() >= g.buffer_len) {
+        // SAFETY: forwarded contract; the buffer is long enough (checked).
+        unsafe { rows::plane::<Wide, Narrow>(g, p, x, w, out, buf) };
+        return;
+    }
     if p.plan.inner.is_some() && buf.len() >= buffer_len(p.shape) {
         padded::<B>(p, x, w, out, buf);
         // SAFETY: the caller guarantees the CPU features of the table the kernel came from.

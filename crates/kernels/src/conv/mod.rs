@@ -11,18 +11,23 @@ mod pointwise;
 mod shape;
 mod winograd;
 
+pub(crate) use im2col::Im2colSource;
 pub(crate) use pointwise::{
     pixels as pointwise_pixels, pointwise_generic, Job as PointwiseJob, Out as PointwiseOut,
     PointwiseKernel,
 };
 pub(crate) use shape::valid_range as valid_range_pub;
 pub use shape::Conv2dShape;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use winograd::x86 as winograd_x86;
+pub(crate) use winograd::{Transforms as WinogradTransforms, GENERIC as WINOGRAD_GENERIC};
 
 // `PortableBlock` is used by the NEON table only.
 #[allow(unused_imports)]
 pub(crate) use depthwise::{
     plane as depthwise_plane, plane_generic as depthwise_generic, Block as DepthwiseBlock,
-    DepthwiseKernel, Plane as DepthwisePlane, Portable as PortableBlock,
+    DepthwiseKernel, DepthwiseLanes, Plane as DepthwisePlane, Portable as PortableBlock,
+    PortableLanes,
 };
 
 use crate::{kernels, Activation, KernelError, Kernels, MatRef, PackedA, PackedB, Result};
@@ -58,8 +63,10 @@ pub struct PackedConv {
     pub(crate) table: &'static Kernels,
     /// Output-row geometry of the depthwise kernel.
     pub(crate) row_plan: Option<depthwise::RowPlan>,
-    /// The 16 transformed weight matrices of the Winograd algorithm.
+    /// The transformed weight matrices of the Winograd algorithm (16 or 36).
     pub(crate) winograd: Vec<PackedB>,
+    /// Tile size and blocking of the Winograd algorithm.
+    pub(crate) wino: Option<winograd::Geometry>,
     /// Per group, the `cout_g x K` weight matrix packed as the GEMM's A (im2col, pointwise).
     pub(crate) packed_w: Vec<PackedA>,
 }
@@ -78,6 +85,39 @@ impl PackedConv {
         PackedConv::with_kernels(kernels(), shape, weight_oihw, bias, activation, algo)
     }
 
+    /// [`ConvAlgo::Winograd`] with a given output tile: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3)
+    /// (`Auto` and `Winograd` pick one by the image size); for tests and measurements.
+    pub fn winograd_with_tile(
+        table: &'static Kernels,
+        shape: &Conv2dShape,
+        weight_oihw: &[f32],
+        bias: Option<&[f32]>,
+        activation: Activation,
+        tile: usize,
+    ) -> Result<PackedConv> {
+        if tile != 2 && tile != 4 {
+            return Err(KernelError::BadConv {
+                shape: shape.to_string(),
+                reason: format!("Winograd output tile {tile} (2 or 4 are implemented)"),
+            });
+        }
+        let algo = ConvAlgo::Winograd;
+        PackedConv::build(
+            table,
+            shape,
+            weight_oihw,
+            bias,
+            activation,
+            algo,
+            Some(tile),
+        )
+    }
+
+    /// The Winograd output tile in use (2 or 4), `None` for the other algorithms.
+    pub fn winograd_tile(&self) -> Option<usize> {
+        self.wino.map(|g| g.m)
+    }
+
     /// [`PackedConv::new`] for a given kernel table (tests compare tables).
     pub fn with_kernels(
         table: &'static Kernels,
@@ -86,6 +126,18 @@ impl PackedConv {
         bias: Option<&[f32]>,
         activation: Activation,
         algo: ConvAlgo,
+    ) -> Result<PackedConv> {
+        PackedConv::build(table, shape, weight_oihw, bias, activation, algo, None)
+    }
+
+    fn build(
+        table: &'static Kernels,
+        shape: &Conv2dShape,
+        weight_oihw: &[f32],
+        bias: Option<&[f32]>,
+        activation: Activation,
+        algo: ConvAlgo,
+        wino_tile: Option<usize>,
     ) -> Result<PackedConv> {
         shape.validate()?;
         activation.validate()?;
@@ -128,6 +180,10 @@ impl PackedConv {
                 )));
             }
         };
+        let wino = (algo == ConvAlgo::Winograd).then(|| {
+            let tile = wino_tile.unwrap_or_else(|| winograd::pick_tile(shape));
+            winograd::Geometry::new(table, shape, tile)
+        });
         Ok(PackedConv {
             shape: *shape,
             algo,
@@ -140,11 +196,11 @@ impl PackedConv {
             activation,
             table,
             row_plan: (algo == ConvAlgo::Depthwise).then(|| depthwise::RowPlan::new(shape)),
-            winograd: if algo == ConvAlgo::Winograd {
-                winograd::pack(table, shape, weight_oihw)?
-            } else {
-                Vec::new()
+            winograd: match &wino {
+                Some(g) => winograd::pack(table, shape, weight_oihw, g.m)?,
+                None => Vec::new(),
             },
+            wino,
             packed_w: if matches!(algo, ConvAlgo::Im2colGemm | ConvAlgo::Pointwise) {
                 pack_groups(table, shape, weight_oihw)?
             } else {
@@ -167,7 +223,7 @@ impl PackedConv {
     pub fn scratch_len(&self) -> usize {
         match self.algo {
             ConvAlgo::Pointwise | ConvAlgo::Depthwise | ConvAlgo::Direct => 0,
-            ConvAlgo::Winograd => winograd::scratch_len(&self.shape),
+            ConvAlgo::Winograd => self.wino.as_ref().map_or(0, winograd::scratch_len),
             _ => im2col::scratch_len(&self.shape, im2col::input_is_col(&self.shape)),
         }
     }
@@ -210,14 +266,10 @@ impl PackedConv {
                 pointwise::run(self, input_nchw, output_nchw, threads);
                 Ok(())
             }
-            ConvAlgo::Winograd => winograd::run(
-                self,
-                &self.winograd,
-                input_nchw,
-                output_nchw,
-                scratch,
-                threads,
-            ),
+            ConvAlgo::Winograd => match &self.wino {
+                Some(g) => winograd::run(self, g, input_nchw, output_nchw, scratch, threads),
+                None => Ok(()),
+            },
             _ => im2col::run(self, input_nchw, output_nchw, scratch, threads),
         }
     }
@@ -233,17 +285,20 @@ fn pack_groups(table: &Kernels, s: &Conv2dShape, w: &[f32]) -> Result<Vec<Packed
 
 /// The algorithm [`ConvAlgo::Auto`] picks for a shape, from `benches/conv.rs` (1 thread):
 /// - depthwise layers: the direct depthwise kernel (1.1-4x im2col's GEMVs on MobileNetV2);
-/// - 3x3 stride-1 layers with at least 64 input and output channels: Winograd F(2x2, 3x3)
-///   (1.2-1.8x im2col on all four ResNet-18 stages; with fewer channels, as in the MNIST CNN,
-///   the transforms cost as much as the multiplies saved and im2col ties or wins);
+/// - 3x3 stride-1 layers with at least 64 input and output channels and an output of at
+///   least 10x10: Winograd (F(4x4) from 16x16, F(2x2) below; AVX-512: 1.3-2.6x im2col on
+///   ResNet-18 at 56, 28 and 14; at 7x7 the 16 tiles are too few rows for the GEMM and the
+///   transformed weights too big to stream, and im2col is 1.4x faster; with fewer channels, as
+///   in the MNIST CNN, the transforms cost as much as the multiplies saved);
 /// - 1x1 stride-1 unpadded: the input itself as the GEMM operand (the unpacked direct
 ///   kernel, [`ConvAlgo::Direct`], measured 2-5x slower than the packed GEMM on every
 ///   MobileNetV2 pointwise layer, so it is only used when asked for);
 /// - everything else: im2col + GEMM.
 fn pick(s: &Conv2dShape) -> ConvAlgo {
+    let big_image = s.out_h() >= 10 && s.out_w() >= 10;
     if s.is_depthwise() {
         ConvAlgo::Depthwise
-    } else if winograd::applies(s) && s.in_channels >= 64 && s.out_channels >= 64 {
+    } else if winograd::applies(s) && s.in_channels >= 64 && s.out_channels >= 64 && big_image {
         ConvAlgo::Winograd
     } else if im2col::input_is_col(s) {
         ConvAlgo::Pointwise

@@ -7,6 +7,7 @@
 //! tolerances stated in `math` (exact for the piecewise-linear operators).
 
 pub(crate) mod math;
+pub mod split;
 
 use crate::{kernels, KernelError, Kernels, Result};
 

@@ -9,10 +9,12 @@ use super::pack::{pack_a, pack_b, PackedA, PackedB};
 use super::view::{MatMut, MatRef};
 use super::{gemv, parallel, Bias, GemmParams};
 use crate::arch::{Epilogue, TileBias};
+use crate::conv::Im2colSource;
 use crate::{Activation, Kernels};
 
-/// Largest tile the edge buffer holds.
-const MAX_TILE: usize = 256;
+/// Largest tile the edge buffer holds (the biggest table tile is 12 x 32; tuning variants
+/// go up to 64 columns).
+const MAX_TILE: usize = 32 * 64;
 
 pub(crate) enum ASource<'a> {
     Strided(MatRef<'a>),
@@ -22,7 +24,27 @@ pub(crate) enum ASource<'a> {
 
 pub(crate) enum BSource<'a> {
     Strided(MatRef<'a>),
-    Packed(&'a PackedB),
+    /// Packed for this table's `nr` (checked by the caller).
+    Packed(Panels<'a>),
+    /// A convolution's column matrix, unfolded into each packed block as it is needed (so
+    /// the block is written once, in L2, and never stored unfolded).
+    Im2col(Im2colSource<'a>),
+}
+
+/// A [`PackedB`]'s panels: `ceil(n / nr)` of `k * nr` floats, columns past `n` zero.
+#[derive(Clone, Copy)]
+pub(crate) struct Panels<'a> {
+    pub data: &'a [f32],
+    pub nr: usize,
+}
+
+impl PackedB {
+    pub(crate) fn as_panels(&self) -> Panels<'_> {
+        Panels {
+            data: self.panels(),
+            nr: self.nr,
+        }
+    }
 }
 
 /// C as a raw pointer, so threads can write their disjoint blocks of it.
@@ -155,8 +177,11 @@ fn block(job: &Job, rows: Range<usize>, cols: Range<usize>, ws: &mut Workspace) 
                     pack_b(buf, b, pc, kc, jc..jc + nc, nr, kc * nr);
                     (buf, kc * nr)
                 }
-                BSource::Packed(pb) => {
-                    (&pb.panels()[(jc / nr) * job.k * nr + pc * nr..], job.k * nr)
+                BSource::Packed(pb) => (&pb.data[(jc / nr) * job.k * nr + pc * nr..], job.k * nr),
+                BSource::Im2col(ref src) => {
+                    let buf = bbuf.get(nc.div_ceil(nr) * nr * kc);
+                    src.pack(buf, pc..pc + kc, jc..jc + nc, nr, kc * nr);
+                    (buf, kc * nr)
                 }
             };
             for ic in rows.clone().step_by(bl.mc) {
@@ -309,11 +334,11 @@ fn edge_tile(
     let (mr, nr, c) = (t.mr, t.nr, job.c);
     let (beta, act, bias) = epilogue(job, depth);
     assert!(
-        mr * nr <= scratch.len() && mr <= 32 && nr <= 32,
+        mr * nr <= scratch.len() && mr <= 64 && nr <= 64,
         "tables keep tiles small"
     );
     let buf = scratch;
-    let mut pad = [0f32; 32];
+    let mut pad = [0f32; 64];
     let bias = match bias {
         Bias::None => TileBias::None,
         Bias::PerRow(v) => {

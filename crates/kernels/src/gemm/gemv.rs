@@ -36,7 +36,7 @@ pub(crate) fn try_run<'c>(
         let x = (0..k).map(|p| a.at(0, p)).collect();
         let layout = match b {
             BSource::Packed(pb) => Layout::Packed {
-                panels: pb.panels(),
+                panels: pb.data,
                 k,
                 nr: pb.nr,
             },
@@ -48,12 +48,13 @@ pub(crate) fn try_run<'c>(
                 data: b.data,
                 ld: b.cs,
             },
-            BSource::Strided(_) => return Some(c),
+            BSource::Strided(_) | BSource::Im2col(_) => return Some(c),
         };
         (x, layout, n)
     } else {
         let x = match b {
-            BSource::Packed(pb) => pb.panels().iter().step_by(pb.nr).take(k).copied().collect(),
+            BSource::Im2col(_) => return Some(c),
+            BSource::Packed(pb) => pb.data.iter().step_by(pb.nr).take(k).copied().collect(),
             BSource::Strided(b) => (0..k).map(|p| b.at(p, 0)).collect(),
         };
         let layout = if a.cs == 1 {

@@ -10,6 +10,7 @@ mod pack;
 pub(crate) mod parallel;
 mod view;
 
+pub(crate) use crate::conv::Im2colSource;
 pub(crate) use buffer::with_workspace;
 pub use pack::{PackedA, PackedB};
 pub use view::{MatMut, MatRef};
@@ -119,6 +120,39 @@ impl Kernels {
         Ok(())
     }
 
+    /// `C = act(A * B + bias)` with A packed by [`PackedA::with_kernels`] and B the column
+    /// matrix of a convolution, unfolded block by block straight into the packed panels.
+    pub(crate) fn gemm_im2col(
+        &self,
+        params: &GemmParams,
+        a: &PackedA,
+        b: Im2colSource,
+        c: MatMut,
+    ) -> Result<()> {
+        let (k, n) = b.dims();
+        if a.mr != self.mr || a.kc != self.blocking.kc.max(1) {
+            return Err(KernelError::PackedMismatch {
+                k: a.k,
+                n: a.m,
+                panel: a.mr,
+                packed_for: a.kernel,
+                want_k: k,
+                want_n: c.rows,
+                want_panel: self.mr,
+                kernel: self.name,
+            });
+        }
+        check(params, (a.m, a.k), (k, n), &c)?;
+        driver::run(
+            self,
+            params,
+            driver::ASource::Packed(a),
+            driver::BSource::Im2col(b),
+            c,
+        );
+        Ok(())
+    }
+
     /// [`Kernels::gemm`] with B packed ahead of time by [`PackedB::with_kernels`] for a table
     /// with the same tile width (any other is an error).
     pub fn gemm_prepacked(
@@ -145,7 +179,7 @@ impl Kernels {
             self,
             params,
             driver::ASource::Strided(a),
-            driver::BSource::Packed(b),
+            driver::BSource::Packed(b.as_panels()),
             c,
         );
         Ok(())

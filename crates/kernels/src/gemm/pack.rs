@@ -38,6 +38,8 @@ pub(crate) fn pack_a(
                 4 => pack_a_rows::<4>(panel, a, r0, k0, kc),
                 6 => pack_a_rows::<6>(panel, a, r0, k0, kc),
                 8 => pack_a_rows::<8>(panel, a, r0, k0, kc),
+                12 => pack_a_rows::<12>(panel, a, r0, k0, kc),
+                14 => pack_a_rows::<14>(panel, a, r0, k0, kc),
                 _ => pack_a_any(panel, a, r0, valid, k0, kc, mr),
             }
         } else {
@@ -93,7 +95,7 @@ pub(crate) fn pack_b(
 ) {
     let panels = cols.len().div_ceil(nr);
     // Full panels of a row-major B: copied a group of panels at a time (see `copy_rows`).
-    let full = if b.cs == 1 && matches!(nr, 8 | 16) {
+    let full = if b.cs == 1 && matches!(nr, 8 | 16 | 32 | 48 | 64) {
         cols.len() / nr
     } else {
         0
@@ -101,6 +103,9 @@ pub(crate) fn pack_b(
     match nr {
         16 => copy_rows::<16>(dst, b, k0, kc, cols.start, full, panel_stride),
         8 => copy_rows::<8>(dst, b, k0, kc, cols.start, full, panel_stride),
+        32 => copy_rows::<32>(dst, b, k0, kc, cols.start, full, panel_stride),
+        48 => copy_rows::<48>(dst, b, k0, kc, cols.start, full, panel_stride),
+        64 => copy_rows::<64>(dst, b, k0, kc, cols.start, full, panel_stride),
         _ => {}
     }
     for q in full..panels {
@@ -133,9 +138,10 @@ fn copy_rows<const NR: usize>(
     panels: usize,
     panel_stride: usize,
 ) {
-    const GROUP: usize = 32;
-    for g in (0..panels).step_by(GROUP) {
-        let count = GROUP.min(panels - g);
+    // 512 columns per group: 2 KiB of each row.
+    let group = (512 / NR).max(1);
+    for g in (0..panels).step_by(group) {
+        let count = group.min(panels - g);
         for p in 0..kc {
             let start = (k0 + p) * b.rs + c0 + g * NR;
             let src = &b.data[start..start + count * NR];

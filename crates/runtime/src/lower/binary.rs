@@ -3,6 +3,7 @@
 
 use super::LowerCtx;
 use crate::{Io, Kernel, Result};
+use edgeopt_kernels::elementwise::split;
 
 /// Collapsed dims above which the generic odometer is used.
 const MAX_DIMS: usize = 8;
@@ -76,7 +77,16 @@ fn row<F: Fn(f32, f32) -> f32>(f: F, y: &mut [f32], a: Arg, oa: usize, b: Arg, o
 }
 
 impl Binary {
-    fn go<F: Fn(f32, f32) -> f32 + Copy>(&self, f: F, y: &mut [f32], a: Arg, b: Arg) {
+    /// Splits the output across threads: whole rows of the collapsed shape (or, for a
+    /// single row, vector-aligned runs of it); each element is computed by one thread.
+    fn go<F: Fn(f32, f32) -> f32 + Copy + Sync>(
+        &self,
+        f: F,
+        y: &mut [f32],
+        a: Arg,
+        b: Arg,
+        threads: usize,
+    ) {
         let r = self.dims.len();
         let inner = self.dims[r - 1];
         let a = Arg {
@@ -90,8 +100,39 @@ impl Binary {
         if inner == 0 {
             return;
         }
+        let work = y.len();
+        if r == 1 {
+            split::for_chunks_mut(y, 1, 16, work, threads, |start, y| {
+                let (oa, ob) = (start * a.stride, start * b.stride);
+                row(f, y, a, oa, b, ob)
+            });
+        } else {
+            split::for_chunks_mut(y, inner, 1, work, threads, |first, y| {
+                self.rows(f, y, a, b, first)
+            });
+        }
+    }
+
+    /// Rows `first..` of the collapsed shape into `y` (whole rows).
+    fn rows<F: Fn(f32, f32) -> f32 + Copy>(
+        &self,
+        f: F,
+        y: &mut [f32],
+        a: Arg,
+        b: Arg,
+        first: usize,
+    ) {
+        let r = self.dims.len();
+        let inner = self.dims[r - 1];
         let mut idx = [0usize; MAX_DIMS];
         let (mut oa, mut ob) = (0usize, 0usize);
+        let mut rest = first;
+        for d in (0..r - 1).rev() {
+            idx[d] = rest % self.dims[d];
+            rest /= self.dims[d];
+            oa += idx[d] * self.sa[d];
+            ob += idx[d] * self.sb[d];
+        }
         for y in y.chunks_exact_mut(inner) {
             row(f, y, a, oa, b, ob);
             // Odometer over the outer dims.
@@ -123,12 +164,13 @@ impl Kernel for Binary {
             stride: 0,
         };
         let (a, b) = (arg(0), arg(1));
+        let threads = io.threads;
         let y = io.output(0);
         match self.op {
-            BinOp::Add => self.go(|a, b| a + b, y, a, b),
-            BinOp::Sub => self.go(|a, b| a - b, y, a, b),
-            BinOp::Mul => self.go(|a, b| a * b, y, a, b),
-            BinOp::Div => self.go(|a, b| a / b, y, a, b),
+            BinOp::Add => self.go(|a, b| a + b, y, a, b, threads),
+            BinOp::Sub => self.go(|a, b| a - b, y, a, b, threads),
+            BinOp::Mul => self.go(|a, b| a * b, y, a, b, threads),
+            BinOp::Div => self.go(|a, b| a / b, y, a, b, threads),
         }
         Ok(())
     }

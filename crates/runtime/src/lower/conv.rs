@@ -210,33 +210,30 @@ pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
         pad_left: aw.pad_begin,
         groups: s.group,
     };
-    let weights = ctx
-        .konst(1)
-        .map(|t| t.as_slice::<f32>().map(|s| s.to_vec()))
-        .transpose()?;
-    let bias = ctx
-        .konst(2)
-        .map(|t| t.as_slice::<f32>().map(|s| s.to_vec()))
-        .transpose()?;
+    let weight_const = ctx.konst(1).map(|t| t.as_slice::<f32>()).transpose()?;
+    let bias_const = ctx.konst(2).map(|t| t.as_slice::<f32>()).transpose()?;
     if ctx.input(2).is_some_and(|b| b.numel() != g.out_c) {
         return Ok(None);
     }
     let act = PostActivation::new(act);
     // A bias that is a graph input (not constant) keeps the per-run path too.
-    let bias_known = bias.is_some() || ctx.input(2).is_none();
-    if let (Some(w), true) = (&weights, bias_known) {
+    let bias_known = bias_const.is_some() || ctx.input(2).is_none();
+    if let (Some(w), true) = (weight_const, bias_known) {
+        // Packed straight from the constants (often views of the model file): no copy.
         let packed = super::packed_conv::PackedConvKernel::new(
             &g,
             ah.pad_end,
             aw.pad_end,
             w,
-            bias.as_deref(),
+            bias_const,
             act.clone(),
         );
         if let Some(k) = packed {
             return Ok(Some(Box::new(k)));
         }
     }
+    let weights = weight_const.map(<[f32]>::to_vec);
+    let bias = bias_const.map(<[f32]>::to_vec);
     if g.groups == g.in_c && g.groups == g.out_c && g.groups > 1 {
         return Ok(Some(Box::new(Depthwise::new(g, weights, bias, act))));
     }

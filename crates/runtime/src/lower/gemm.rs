@@ -96,7 +96,7 @@ impl Product {
         };
         match &self.rhs {
             Rhs::Rows(rows_nk) => {
-                gemv_rows(a, rows_nk, k, &mut y[..n]);
+                gemv_rows(a, rows_nk, k, &mut y[..n], threads);
                 let b = match &self.bias {
                     BiasVec::Col(v) => Some(v.as_slice()),
                     BiasVec::Row(v) => return self.gemv_epilogue_row(v[0], y),

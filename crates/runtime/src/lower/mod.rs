@@ -16,6 +16,7 @@ mod alias;
 mod binary;
 mod concat;
 mod conv;
+mod conv_transpose;
 mod depthwise;
 mod fused_elementwise;
 mod gather_map;
@@ -29,6 +30,7 @@ mod pool;
 mod reduce;
 mod softmax;
 mod sparse;
+mod sparse_conv;
 mod transpose;
 mod unary;
 
@@ -147,6 +149,9 @@ impl LoweringRegistry {
         r.register(FUSED, "FusedGemm", gemm::lower);
         r.register("", "Gemm", sparse::lower_gemm);
         r.register(FUSED, "FusedGemm", sparse::lower_gemm);
+        for (domain, op) in [("", "Conv"), (FUSED, "FusedConv")] {
+            r.register(domain, op, sparse_conv::lower);
+        }
         r.register("", "MatMul", matmul::lower);
         r.register(FUSED, "FusedMatMul", matmul::lower);
         for op in ["Add", "Sub", "Mul", "Div"] {
@@ -185,6 +190,7 @@ impl LoweringRegistry {
         r.register(FUSED, "FusedElementwise", fused_elementwise::lower);
         r.register("", "Softmax", softmax::lower);
         r.register("", "Concat", concat::lower);
+        r.register("", "ConvTranspose", conv_transpose::lower);
         r.register("", "Transpose", transpose::lower);
         int8::register(&mut r);
         r

@@ -1,4 +1,4 @@
-//! Shape-only ops. Reshape / Flatten / Squeeze / Unsqueeze: `dX = Reshape(dY, Shape(X))`.
+//! Shape-only ops. Reshape / Flatten / Squeeze / Unsqueeze: `dX = ReshapeLike(dY, X)`.
 //! Transpose: `dX = Transpose(dY, inverse perm)`. Identity: `dX = dY`.
 
 use super::GradCtx;
@@ -41,10 +41,7 @@ pub fn grad(ctx: &mut GradCtx, dy: ValueId) -> Result<Vec<Option<ValueId>>> {
                 }
                 ctx.onnx("Transpose", AttrList::default().ints("perm", &inv), &[dy])?
             }
-            _ => {
-                let shape = ctx.onnx("Shape", AttrList::default(), &[x])?;
-                ctx.onnx("Reshape", AttrList::default(), &[dy, shape])?
-            }
+            _ => ctx.emit1(Box::new(crate::ops::reshape_like::ReshapeLike), &[dy, x]),
         });
     Ok(g)
 }

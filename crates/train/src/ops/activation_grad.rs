@@ -65,6 +65,17 @@ impl Act {
     }
 }
 
+impl Act {
+    /// `dx = dy * f'(x)` element-wise.
+    pub fn backward(&self, dy: &[f32], x: &[f32], dx: &mut [f32]) {
+        let it = dx.iter_mut().zip(dy).zip(x);
+        match self {
+            Act::Relu => it.for_each(|((d, &g), &v)| *d = if v > 0.0 { g } else { 0.0 }),
+            _ => it.for_each(|((d, &g), &v)| *d = g * self.derivative(v)),
+        }
+    }
+}
+
 /// ActivationGrad(dY, X) -> dX.
 #[derive(Clone, Debug)]
 pub struct ActivationGrad {
@@ -90,18 +101,8 @@ impl Op for ActivationGrad {
                 self.act
             );
         }
-        let dx = match self.act {
-            Act::Relu => dy
-                .iter()
-                .zip(x)
-                .map(|(&g, &v)| if v > 0.0 { g } else { 0.0 })
-                .collect(),
-            _ => dy
-                .iter()
-                .zip(x)
-                .map(|(&g, &v)| g * self.act.derivative(v))
-                .collect(),
-        };
+        let mut dx = vec![0f32; x.len()];
+        self.act.backward(dy, x, &mut dx);
         Ok(vec![out(sx, dx)?])
     }
 }

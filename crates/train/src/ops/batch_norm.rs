@@ -49,49 +49,14 @@ impl Op for BatchNormTrain {
         if [bias.len(), rm.len(), rv.len()].iter().any(|&l| l != c) {
             bail!("{op}: scale, B, mean and var must all have {c} elements");
         }
-        let count = (n * inner).max(1) as f64;
-        let mut mean = vec![0f32; c];
-        let mut inv = vec![0f32; c];
-        let mut var = vec![0f32; c];
-        for ch in 0..c {
-            let (mut s, mut s2) = (0f64, 0f64);
-            for i in 0..n {
-                let o = (i * c + ch) * inner;
-                for &v in &x[o..o + inner] {
-                    s += v as f64;
-                    s2 += (v as f64) * (v as f64);
-                }
-            }
-            let m = s / count;
-            let v = (s2 / count - m * m).max(0.0);
-            mean[ch] = m as f32;
-            var[ch] = v as f32;
-            inv[ch] = (1.0 / (v + self.epsilon as f64).sqrt()) as f32;
-        }
         let mut y = vec![0f32; x.len()];
-        for i in 0..n {
-            for ch in 0..c {
-                let o = (i * c + ch) * inner;
-                let (a, b) = (
-                    scale[ch] * inv[ch],
-                    bias[ch] - mean[ch] * scale[ch] * inv[ch],
-                );
-                for (yv, &xv) in y[o..o + inner].iter_mut().zip(&x[o..o + inner]) {
-                    *yv = xv * a + b;
-                }
-            }
-        }
-        let mo = self.momentum;
-        let nm: Vec<f32> = rm
-            .iter()
-            .zip(&mean)
-            .map(|(&r, &b)| r * mo + b * (1.0 - mo))
-            .collect();
-        let nv: Vec<f32> = rv
-            .iter()
-            .zip(&var)
-            .map(|(&r, &b)| r * mo + b * (1.0 - mo))
-            .collect();
+        let (mut mean, mut inv) = (vec![0f32; c], vec![0f32; c]);
+        let (mut nm, mut nv) = (vec![0f32; c], vec![0f32; c]);
+        self.forward(
+            (n, c, inner),
+            [x, scale, bias, rm, rv],
+            [&mut y, &mut mean, &mut inv, &mut nm, &mut nv],
+        );
         Ok(vec![
             out(sx, y)?,
             out(&[c], mean)?,
@@ -127,12 +92,71 @@ impl Op for BatchNormGrad {
                 inv.len()
             );
         }
-        let count = (n * inner).max(1) as f64;
         let mut dx = vec![0f32; x.len()];
         let mut dscale = vec![0f32; c];
         let mut dbias = vec![0f32; c];
+        self.backward(
+            (n, c, inner),
+            [dy, x, scale, mean, inv],
+            [&mut dx, &mut dscale, &mut dbias],
+        );
+        Ok(vec![out(sx, dx)?, out(&[c], dscale)?, out(&[c], dbias)?])
+    }
+}
+
+impl BatchNormTrain {
+    /// Batch statistics and normalization of `[x, scale, bias, running_mean, running_var]`
+    /// (`x` is `[n, c, inner]`) into `[y, mean, inv_std, new_running_mean, new_running_var]`.
+    pub fn forward(
+        &self,
+        (n, c, inner): (usize, usize, usize),
+        [x, scale, bias, rm, rv]: [&[f32]; 5],
+        [y, mean, inv, nm, nv]: [&mut [f32]; 5],
+    ) {
+        let count = (n * inner).max(1) as f64;
         for ch in 0..c {
-            // sum(dy) and sum(dy * xhat) over the channel.
+            let (mut s, mut s2) = (0f64, 0f64);
+            for i in 0..n {
+                let o = (i * c + ch) * inner;
+                for &v in &x[o..o + inner] {
+                    s += v as f64;
+                    s2 += (v as f64) * (v as f64);
+                }
+            }
+            let m = s / count;
+            let v = (s2 / count - m * m).max(0.0);
+            mean[ch] = m as f32;
+            let mo = self.momentum;
+            nm[ch] = rm[ch] * mo + mean[ch] * (1.0 - mo);
+            nv[ch] = rv[ch] * mo + (v as f32) * (1.0 - mo);
+            inv[ch] = (1.0 / (v + self.epsilon as f64).sqrt()) as f32;
+        }
+        for i in 0..n {
+            for ch in 0..c {
+                let o = (i * c + ch) * inner;
+                let (a, b) = (
+                    scale[ch] * inv[ch],
+                    bias[ch] - mean[ch] * scale[ch] * inv[ch],
+                );
+                for (yv, &xv) in y[o..o + inner].iter_mut().zip(&x[o..o + inner]) {
+                    *yv = xv * a + b;
+                }
+            }
+        }
+    }
+}
+
+impl BatchNormGrad {
+    /// Gradients of `[dy, x, scale, mean, inv_std]` (`x` is `[n, c, inner]`) into
+    /// `[dx, dscale, dbias]`.
+    pub fn backward(
+        &self,
+        (n, c, inner): (usize, usize, usize),
+        [dy, x, scale, mean, inv]: [&[f32]; 5],
+        [dx, dscale, dbias]: [&mut [f32]; 3],
+    ) {
+        let count = (n * inner).max(1) as f64;
+        for ch in 0..c {
             let (mut sg, mut sgx) = (0f64, 0f64);
             for i in 0..n {
                 let o = (i * c + ch) * inner;
@@ -161,6 +185,5 @@ impl Op for BatchNormGrad {
                 }
             }
         }
-        Ok(vec![out(sx, dx)?, out(&[c], dscale)?, out(&[c], dbias)?])
     }
 }

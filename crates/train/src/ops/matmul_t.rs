@@ -64,8 +64,19 @@ impl Op for MatMulT {
     fn domain(&self) -> &str {
         DOMAIN
     }
-    fn infer(&self, _ctx: &InferCtx) -> Result<Vec<ValueType>> {
-        Ok(vec![ValueType::dtype_only(DType::F32)])
+    fn infer(&self, ctx: &InferCtx) -> Result<Vec<ValueType>> {
+        let (a, b) = (ctx.tensor(0).shape, ctx.tensor(1).shape);
+        let shape = match (a, b) {
+            (Some(a), Some(b)) if a.len() == 2 && b.len() == 2 => Some(vec![
+                a[usize::from(self.trans_a)].clone(),
+                b[usize::from(!self.trans_b)].clone(),
+            ]),
+            _ => None,
+        };
+        Ok(vec![match shape {
+            Some(s) => ValueType::tensor(DType::F32, s),
+            None => ValueType::dtype_only(DType::F32),
+        }])
     }
     fn eval(&self, _ctx: &EvalCtx, inputs: &Inputs) -> Result<Vec<Value>> {
         let (a, sa) = f32_in("MatMulT", inputs, 0)?;

@@ -15,6 +15,7 @@ pub mod loss;
 pub mod matmul_t;
 pub mod pool_grad;
 pub mod reduce_to;
+pub mod reshape_like;
 pub mod softmax_grad;
 pub mod util;
 

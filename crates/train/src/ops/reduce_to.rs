@@ -83,8 +83,12 @@ impl Op for BiasGrad {
     fn domain(&self) -> &str {
         DOMAIN
     }
-    fn infer(&self, _ctx: &InferCtx) -> Result<Vec<ValueType>> {
-        Ok(vec![ValueType::dtype_only(edgeopt_tensor::DType::F32)])
+    fn infer(&self, ctx: &InferCtx) -> Result<Vec<ValueType>> {
+        let f32 = edgeopt_tensor::DType::F32;
+        Ok(vec![match ctx.tensor(0).shape {
+            Some(s) if s.len() >= 2 => ValueType::tensor(f32, vec![s[1].clone()]),
+            _ => ValueType::dtype_only(f32),
+        }])
     }
     fn eval(&self, _ctx: &EvalCtx, inputs: &Inputs) -> Result<Vec<Value>> {
         let (dy, s) = f32_in("BiasGrad", inputs, 0)?;
@@ -92,13 +96,33 @@ impl Op for BiasGrad {
             bail!("BiasGrad: dY {s:?} must be [N, C, ...]");
         }
         let (n, c, inner) = (s[0], s[1], numel(&s[2..]));
-        let mut g = vec![0f64; c];
-        for i in 0..n {
-            for (ch, gc) in g.iter_mut().enumerate() {
-                let o = (i * c + ch) * inner;
-                *gc += dy[o..o + inner].iter().map(|&v| v as f64).sum::<f64>();
-            }
-        }
-        Ok(vec![out(&[c], g.into_iter().map(|v| v as f32).collect())?])
+        let mut g = vec![0f32; c];
+        bias_grad((n, c, inner), dy, &mut g);
+        Ok(vec![out(&[c], g)?])
     }
+}
+
+/// `g[c] = sum of dy[n, c, ..]` for `dy` laid out `[n, c, inner]`, accumulated in f64.
+pub fn bias_grad((n, c, inner): (usize, usize, usize), dy: &[f32], g: &mut [f32]) {
+    for (ch, gc) in g.iter_mut().enumerate().take(c) {
+        let mut acc = 0f64;
+        for i in 0..n {
+            let o = (i * c + ch) * inner;
+            acc += sum_f32(&dy[o..o + inner]);
+        }
+        *gc = acc as f32;
+    }
+}
+
+/// Sum of a row: eight f32 lanes (vectorized), combined in f64.
+fn sum_f32(v: &[f32]) -> f64 {
+    let mut lanes = [0f32; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l += x;
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().map(|&x| x as f64).sum();
+    lanes.iter().map(|&l| l as f64).sum::<f64>() + tail
 }

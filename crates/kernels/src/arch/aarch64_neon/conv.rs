@@ -3,6 +3,7 @@
 
 use crate::conv::{
     depthwise_plane, pointwise_pixels, DepthwisePlane, PointwiseJob, PointwiseOut, PortableBlock,
+    PortableLanes,
 };
 
 /// See [`crate::conv::DepthwiseKernel`].
@@ -14,7 +15,11 @@ pub(super) unsafe fn depthwise(
     buf: &mut [f32],
 ) {
     // SAFETY: forwarded contract; NEON is always present on aarch64.
-    unsafe { depthwise_plane::<true, PortableBlock<true>>(p, x, w, out, buf) }
+    unsafe {
+        depthwise_plane::<true, PortableBlock<true>, PortableLanes<true>, PortableLanes<true>>(
+            p, x, w, out, buf,
+        )
+    }
 }
 
 /// See [`crate::conv::PointwiseKernel`]: the portable loops with fused multiply-adds.

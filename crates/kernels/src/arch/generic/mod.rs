@@ -18,6 +18,7 @@ pub(crate) fn table() -> Kernels {
         act: act_slice,
         depthwise: crate::conv::depthwise_generic,
         pointwise: crate::conv::pointwise_generic,
+        winograd: crate::conv::WINOGRAD_GENERIC,
         unary: crate::elementwise::unary_generic,
         binary: crate::elementwise::binary_generic,
         softmax: crate::softmax::softmax_generic,

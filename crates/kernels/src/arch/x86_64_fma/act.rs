@@ -6,7 +6,7 @@ use crate::Activation;
 
 /// Applies `act` to every register. One `match` per call keeps the branch out of the lanes.
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn apply(xs: &mut [__m256], act: Activation) {
+pub(crate) unsafe fn apply(xs: &mut [__m256], act: Activation) {
     let zero = _mm256_setzero_ps();
     match act {
         Activation::None => {}

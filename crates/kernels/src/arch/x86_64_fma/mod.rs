@@ -1,6 +1,6 @@
 //! AVX2 + FMA kernels for x86-64, installed when the CPU reports both features.
 
-mod act;
+pub(super) mod act;
 mod conv;
 mod elementwise;
 mod gemv;
@@ -8,9 +8,10 @@ mod mmm;
 
 use crate::{Blocking, Kernels};
 
-pub(crate) fn plug(table: &mut Kernels) {
+/// Installs the AVX2+FMA kernels; false (table untouched) when the CPU lacks them.
+pub(crate) fn plug(table: &mut Kernels) -> bool {
     if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
-        return;
+        return false;
     }
     table.name = "x86_64_fma";
     table.mr = mmm::MR;
@@ -34,4 +35,5 @@ pub(crate) fn plug(table: &mut Kernels) {
         kc: 256,
         nc: 512,
     };
+    true
 }

@@ -1,0 +1,343 @@
+//! What the runtime runs for each node on this host, and the features its time depends on.
+//!
+//! The host cost model is keyed on the kernel the runtime lowered each node to (its
+//! `Kernel::name`, read from `Session::profile()` after the plan is built, no run needed):
+//! `conv.pointwise`, `conv.im2col`, `conv.winograd`, `conv.depthwise` (split by kernel size and
+//! stride), `gemm.prepacked`, `gemv.rows`, `sparse.gemm`, `elementwise.fused`, ..., `reference.<op>`
+//! for nodes that run through the IR's reference eval, and `alias` for zero-copy views (free).
+//! Features capture the kernel's tiling (MACs padded to the GEMM's 6x16 tile or the
+//! depthwise row's vector width), the share of the working set that spills out of L2, the
+//! per-element cost of activations and fused chains, and per-row / per-tile loop overheads.
+
+use crate::layers::{extract, Layer};
+use crate::profile::Precision;
+use crate::Result;
+use edgeopt_ir::{Graph, Node};
+use edgeopt_passes::ops::activation::Activation;
+use edgeopt_passes::ops::fused_conv::FusedConv;
+use edgeopt_passes::ops::fused_elementwise::FusedElementwise;
+use edgeopt_passes::ops::fused_matmul::{FusedGemm, FusedMatMul};
+use serde::Serialize;
+
+/// Feature names, in coefficient order. "in_l2" / "beyond_l2" split a quantity by the share
+/// of the node's working set (activations + im2col buffer + weights) that fits the L2; the
+/// weights' split uses the model's total weights (what stays cached from one run to the next).
+pub const NODE_FEATURES: [&str; 13] = [
+    "one",
+    "tiled_macs",
+    "tiled_macs_beyond_l2",
+    "act_bytes_in_l2",
+    "act_bytes_beyond_l2",
+    "weight_bytes_in_l2",
+    "weight_bytes_beyond_l2",
+    "out_elems",
+    "elem_ops",
+    "transcendental_elems",
+    "rows",
+    "im2col_bytes_in_l2",
+    "im2col_bytes_beyond_l2",
+];
+
+/// Indices of the features that scale with the weights' density (pruned variants).
+pub const DENSITY_FEATURES: [usize; 4] = [1, 2, 5, 6];
+
+/// Number of features.
+pub const NF: usize = NODE_FEATURES.len();
+
+/// GEMM micro-tile (rows x columns) and the vector width the direct kernels use (fp32 lanes).
+const TILE_M: u64 = 6;
+const TILE_N: u64 = 16;
+const VEC: u64 = 8;
+
+/// Ops that cost a polynomial or a division per element rather than an add or a compare.
+const TRANSCENDENTAL: &[&str] = &[
+    "Sigmoid",
+    "Tanh",
+    "Exp",
+    "Log",
+    "Erf",
+    "Softplus",
+    "Pow",
+    "Sqrt",
+    "Div",
+    "Gelu",
+    "Mish",
+    "Elu",
+    "Selu",
+    "Cos",
+    "Sin",
+    "Reciprocal",
+    "Softmax",
+];
+
+/// One scheduled node as the host runs it.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostNode {
+    /// Index of the node in the graph.
+    pub node: usize,
+    pub name: String,
+    pub op_type: String,
+    /// The runtime's kernel name (`reference`, `alias` included).
+    pub kernel: String,
+    /// The cost-model key: the kernel name, refined (depthwise kernel size and stride, the
+    /// op of a reference eval).
+    pub key: String,
+    pub features: [f64; NF],
+}
+
+impl HostNode {
+    /// Keys to look a model up by, most specific first: the key, the kernel name, the
+    /// kernel family (text before the first dot).
+    pub fn lookup_keys(&self) -> Vec<&str> {
+        let family = self.kernel.split('.').next().unwrap_or(&self.kernel);
+        let mut v = vec![self.key.as_str(), self.kernel.as_str(), family];
+        v.dedup();
+        v
+    }
+
+    /// Zero-copy views and alias steps cost nothing.
+    pub fn is_free(&self) -> bool {
+        self.kernel == "alias"
+    }
+}
+
+/// Cache sizes (bytes, one core) the features compare working sets with.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct CacheSizes {
+    pub l1_bytes: u64,
+    pub l2_bytes: u64,
+}
+
+impl CacheSizes {
+    /// This machine's per-core L1d and L2 sizes from sysfs (Linux), else 32 KB / 1 MB.
+    pub fn of_this_host() -> CacheSizes {
+        let mut c = CacheSizes {
+            l1_bytes: 32 << 10,
+            l2_bytes: 1 << 20,
+        };
+        for i in 0..8 {
+            let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{i}");
+            let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).ok();
+            let (Some(level), Some(ty), Some(size)) = (read("level"), read("type"), read("size"))
+            else {
+                continue;
+            };
+            let size = size.trim();
+            let bytes = match size.strip_suffix('K') {
+                Some(k) => k.parse::<u64>().ok().map(|k| k << 10),
+                None => size
+                    .strip_suffix('M')
+                    .and_then(|m| m.parse::<u64>().ok())
+                    .map(|m| m << 20),
+            };
+            let Some(bytes) = bytes else { continue };
+            match (level.trim(), ty.trim()) {
+                ("1", "Data") => c.l1_bytes = bytes,
+                ("2", _) => c.l2_bytes = bytes,
+                _ => {}
+            }
+        }
+        c
+    }
+}
+
+/// The kernel the runtime would most likely pick for a layer, for graphs estimated without a
+/// session (mirrors `edgeopt_kernels::conv`'s Auto choice and the Gemm lowering).
+pub fn guess_kernel(l: &Layer) -> String {
+    use crate::layers::KernelClass as K;
+    match l.class {
+        K::Conv1x1 => "conv.pointwise",
+        K::ConvKxK => "conv.im2col",
+        K::Winograd => "conv.winograd",
+        K::Depthwise => "conv.depthwise",
+        K::Gemm if l.gemm.is_some_and(|d| d.m == 1) => "gemv.rows",
+        K::Gemm => "gemm.prepacked",
+        K::Elementwise if l.op_type == "FusedElementwise" => "elementwise.fused",
+        K::Elementwise => "binary",
+        K::Pool => "pool.global",
+        K::Movement => "transpose",
+        K::Free => "alias",
+    }
+    .to_string()
+}
+
+fn dims(g: &Graph, v: Option<edgeopt_ir::ValueId>) -> Option<Vec<u64>> {
+    let s = v.and_then(|v| g.value(v).ty.as_tensor().and_then(|t| t.concrete_shape()))?;
+    Some(s.into_iter().map(|d| d as u64).collect())
+}
+
+fn round_up(x: u64, m: u64) -> u64 {
+    x.div_ceil(m) * m
+}
+
+/// (cheap ops, transcendental ops) per output element of a node's activation or chain.
+fn op_counts(n: &Node) -> (u64, u64) {
+    let act = |a: &Activation| match a {
+        Activation::Sigmoid | Activation::Tanh => (0, 1),
+        _ => (1, 0),
+    };
+    if let Some(f) = n.op.downcast_ref::<FusedElementwise>() {
+        let t = f
+            .steps
+            .iter()
+            .filter(|s| TRANSCENDENTAL.contains(&s.op.op_type()))
+            .count() as u64;
+        return (f.steps.len() as u64 - t, t);
+    }
+    if let Some(c) = n.op.downcast_ref::<FusedConv>() {
+        return act(&c.activation);
+    }
+    if let Some(c) = n.op.downcast_ref::<FusedGemm>() {
+        return act(&c.activation);
+    }
+    if let Some(c) = n.op.downcast_ref::<FusedMatMul>() {
+        return c.activation.as_ref().map_or((0, 0), act);
+    }
+    match n.op_type() {
+        "Conv" | "Gemm" | "MatMul" => (0, 0),
+        op if TRANSCENDENTAL.contains(&op) => (0, 1),
+        _ => (1, 0),
+    }
+}
+
+/// Features of one node run by `kernel`.
+fn features(
+    g: &Graph,
+    n: &Node,
+    l: &Layer,
+    kernel: &str,
+    c: &CacheSizes,
+    model_weight_bytes: u64,
+) -> [f64; NF] {
+    let x = dims(g, n.inputs.first().copied().flatten());
+    let y = dims(g, n.outputs.first().copied().flatten());
+    let w = dims(g, n.inputs.get(1).copied().flatten());
+    let (mut tiled, mut rows, mut im2col) = (l.macs, 0u64, 0u64);
+    let conv4 = match (&x, &w, &y) {
+        (Some(x), Some(w), Some(y)) if x.len() == 4 && w.len() == 4 && y.len() == 4 => {
+            Some((x.clone(), w.clone(), y.clone()))
+        }
+        _ => None,
+    };
+    if kernel.starts_with("conv.depthwise") {
+        if let Some((_, w, y)) = &conv4 {
+            let (ch, oh, ow) = (y[0] * y[1], y[2], y[3]);
+            tiled = ch * oh * round_up(ow, VEC) * w[2] * w[3];
+            rows = ch * oh * w[2];
+        }
+    } else if let (true, Some(d)) = (kernel.starts_with("conv."), l.gemm) {
+        // Conv as GEMM: packed weights are the 6-row side, output pixels the 16-wide side.
+        tiled = round_up(d.n, TILE_M) * d.k * round_up(d.m, TILE_N) * d.groups;
+        rows = d.n.div_ceil(TILE_M) * d.m.div_ceil(TILE_N) * d.groups;
+        if kernel == "conv.im2col" {
+            im2col = d.k * d.m * d.groups * 4;
+        } else if kernel == "conv.winograd" {
+            im2col = 4 * (l.act_in_bytes + l.act_out_bytes);
+        }
+    } else if let Some(d) = l.gemm {
+        if d.m == 1 || kernel.contains("gemv") {
+            tiled = d.k * round_up(d.n, VEC) * d.groups * d.m;
+            rows = d.k * d.m;
+        } else {
+            tiled = round_up(d.m, TILE_M) * d.k * round_up(d.n, TILE_N) * d.groups;
+            rows = d.m.div_ceil(TILE_M) * d.n.div_ceil(TILE_N) * d.groups;
+        }
+    } else if kernel.starts_with("pool") || kernel.starts_with("reduce") {
+        if let Some(y) = &y {
+            rows = y.iter().rev().skip(1).product();
+        }
+        // Windowed pools: one compare or add per output element and window tap.
+        let window: Option<u64> = n.op.attributes().into_iter().find_map(|(k, a)| match a {
+            edgeopt_ir::Attribute::Ints(v) if k == "kernel_shape" => {
+                Some(v.iter().map(|&d| d.max(1) as u64).product())
+            }
+            _ => None,
+        });
+        if let Some(w) = window {
+            tiled = l.out_elems * w;
+        }
+    }
+    let act = (l.act_in_bytes + l.act_out_bytes) as f64;
+    let (w, im) = (l.weight_bytes as f64, im2col as f64);
+    let l2 = c.l2_bytes as f64;
+    let fits = |bytes: f64| if bytes > l2 { l2 / bytes } else { 1.0 };
+    let node_fit = fits(act + w + im);
+    let weight_fit = fits(model_weight_bytes as f64);
+    let (cheap, transc) = op_counts(n);
+    let out = l.out_elems as f64;
+    let tiled = tiled as f64;
+    [
+        1.0,
+        tiled * node_fit,
+        tiled * (1.0 - node_fit),
+        act * node_fit,
+        act * (1.0 - node_fit),
+        w * weight_fit,
+        w * (1.0 - weight_fit),
+        out,
+        out * cheap as f64,
+        out * transc as f64,
+        rows as f64,
+        im * node_fit,
+        im * (1.0 - node_fit),
+    ]
+}
+
+/// The key a node's model is stored under.
+fn key(g: &Graph, n: &Node, kernel: &str) -> String {
+    match kernel {
+        "reference" => format!("reference.{}", n.op_type()),
+        "conv.depthwise" => {
+            let x = dims(g, n.inputs.first().copied().flatten());
+            let w = dims(g, n.inputs.get(1).copied().flatten());
+            let y = dims(g, n.outputs.first().copied().flatten());
+            match (x, w, y) {
+                (Some(x), Some(w), Some(y)) if x.len() == 4 && w.len() == 4 && y.len() == 4 => {
+                    let s = x[2].div_ceil(y[2].max(1));
+                    format!("conv.depthwise.k{}s{}", w[2], s)
+                }
+                _ => kernel.to_string(),
+            }
+        }
+        _ => kernel.to_string(),
+    }
+}
+
+/// The host nodes of `graph` (the runtime's prepared graph), in run order. `kernels`: per
+/// scheduled step, the node's index in `graph` and the runtime's kernel name
+/// (`Session::node_kernels`); `None`: every node runs, on the kernel [`guess_kernel`] names.
+pub fn host_nodes(
+    graph: &Graph,
+    kernels: Option<&[(usize, String)]>,
+    caches: &CacheSizes,
+) -> Result<Vec<HostNode>> {
+    let layers = extract(graph, Precision::Fp32, 1.0, false)?;
+    let guessed: Vec<(usize, String)>;
+    let steps = match kernels {
+        Some(k) => k,
+        None => {
+            guessed = layers.iter().map(guess_kernel).enumerate().collect();
+            &guessed
+        }
+    };
+    let model_weight_bytes: u64 = steps
+        .iter()
+        .filter_map(|(i, _)| layers.get(*i))
+        .map(|l| l.weight_bytes)
+        .sum();
+    let mut out = Vec::with_capacity(steps.len());
+    for (i, kernel) in steps {
+        let (Some(n), Some(l)) = (graph.nodes.get(*i), layers.get(*i)) else {
+            continue;
+        };
+        out.push(HostNode {
+            node: *i,
+            name: n.name.clone(),
+            op_type: n.op_type().to_string(),
+            key: key(graph, n, kernel),
+            features: features(graph, n, l, kernel, caches, model_weight_bytes),
+            kernel: kernel.clone(),
+        });
+    }
+    Ok(out)
+}

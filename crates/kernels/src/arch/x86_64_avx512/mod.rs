@@ -1,0 +1,80 @@
+//! AVX-512F kernels for x86-64: the GEMM micro-kernel (and so every product built on it:
+//! packed A and B, im2col, pointwise and Winograd convolutions) on 16-lane zmm registers.
+//! Installed over the AVX2+FMA table when the CPU also reports AVX-512F; the entries this
+//! module does not override (element-wise, depthwise, GEMV) stay AVX2.
+
+mod mmm;
+
+use crate::arch::MicroKernel;
+use crate::{Blocking, Kernels};
+
+/// Whether this CPU runs the AVX-512F kernels (the AVX2+FMA ones are checked by the caller).
+fn detected() -> bool {
+    is_x86_feature_detected!("avx512f")
+}
+
+/// The AVX-512 table built over `fma` (the AVX2+FMA table), or `None` without AVX-512F.
+pub(crate) fn table(fma: &Kernels) -> Option<Kernels> {
+    detected().then(|| with_tile(fma, "x86_64_avx512", TILE))
+}
+
+/// A register tile: rows, 16-lane registers per row, its kernel and its cache blocking.
+#[derive(Clone, Copy)]
+pub(crate) struct Tile {
+    mr: usize,
+    nv: usize,
+    kernel: MicroKernel,
+    blocking: Blocking,
+}
+
+/// The shipped tile (see BENCHMARKS.md for the measurements that chose it).
+const TILE: Tile = Tile {
+    mr: 12,
+    nv: 2,
+    kernel: mmm::kernel::<12, 2>,
+    // A kc x 32 B micro-panel is 32 KiB at kc = 256 (L1d is 48 KiB); a 120 x 256 A block is
+    // 120 KiB and the 256 x 512 B block 512 KiB, both in the 1.25 MiB L2.
+    blocking: Blocking {
+        mc: 120,
+        kc: 256,
+        nc: 512,
+    },
+};
+
+fn with_tile(base: &Kernels, name: &'static str, tile: Tile) -> Kernels {
+    Kernels {
+        name,
+        mr: tile.mr,
+        nr: 16 * tile.nv,
+        mmm: tile.kernel,
+        blocking: tile.blocking,
+        winograd: crate::conv::winograd_x86::AVX512,
+        ..base.clone()
+    }
+}
+
+/// Other tile shapes, for the tile measurements of `benches/gemm.rs -- --tiles` (empty
+/// without AVX-512F).
+pub(crate) fn tile_variants(fma: &Kernels) -> Vec<Kernels> {
+    if !detected() {
+        return Vec::new();
+    }
+    let tile = |mr: usize, nv: usize, kernel: MicroKernel| Tile {
+        mr,
+        nv,
+        kernel,
+        blocking: Blocking {
+            mc: mr * (128 / mr),
+            kc: 256,
+            nc: 16 * nv * (512 / (16 * nv)),
+        },
+    };
+    vec![
+        with_tile(fma, "avx512 12x32", tile(12, 2, mmm::kernel::<12, 2>)),
+        with_tile(fma, "avx512 14x32", tile(14, 2, mmm::kernel::<14, 2>)),
+        with_tile(fma, "avx512 8x48", tile(8, 3, mmm::kernel::<8, 3>)),
+        with_tile(fma, "avx512 8x32", tile(8, 2, mmm::kernel::<8, 2>)),
+        with_tile(fma, "avx512 6x64", tile(6, 4, mmm::kernel::<6, 4>)),
+        with_tile(fma, "avx512 7x48", tile(7, 3, mmm::kernel::<7, 3>)),
+    ]
+}
