@@ -10,8 +10,9 @@ pub struct Args {
     input: PathBuf,
     /// Where to write (replaced atomically).
     output: PathBuf,
-    /// Declare this default-domain opset; refused unless every op in the model has the same
-    /// definition at both versions.
+    /// Target default-domain opset. Upgrades rewrite the ops whose definition changes on the way
+    /// (e.g. Squeeze/Unsqueeze/Split/Reduce* axes moving from attributes to inputs at 13);
+    /// a lower opset is only declared when every op keeps its definition.
     #[arg(long)]
     opset: Option<i64>,
     /// Store weights of at least --external-threshold bytes in this file beside the output.
@@ -22,8 +23,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let model = super::load(&a.input)?;
-    if let Some(to) = a.opset {
+    let mut model = super::load(&a.input)?;
+    let mut rewritten = 0;
+    if let Some(to) = a.opset.filter(|&to| to > model.opset()) {
+        let report = edgeopt_onnx::upgrade_opset(&mut model, to)?;
+        rewritten = report.rewritten.len();
+    } else if let Some(to) = a.opset {
         let from = model.opset();
         let blocking = edgeopt_onnx::opset_change_conflicts(&model.graph, from, to);
         if !blocking.is_empty() {
@@ -40,7 +45,7 @@ pub fn run(a: Args) -> Result<()> {
     };
     save_model(&model, &a.output, &opts)?;
     println!(
-        "wrote {} ({} nodes, opset {})",
+        "wrote {} ({} nodes, opset {}, {rewritten} nodes rewritten for the new opset)",
         a.output.display(),
         model.graph.nodes.len(),
         a.opset.unwrap_or(model.opset())
