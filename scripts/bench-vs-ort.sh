@@ -14,15 +14,12 @@ models=out/bench/models
 mkdir -p "$models"
 gen="${EDGEOPT_BENCH_DIR:-$root/../shared/bench}/make_models.py"
 if [ ! -f "$models/resnet18.onnx" ]; then
-  if [ -f "$gen" ]; then
-    .venv/bin/python "$gen" "$models"
-  else
-    echo "note: $gen not found; using edgeopt's zoo for the standard models" >&2
-    target/release/edgeopt zoo mobilenetv2 --resolution 224 --batch 1 -o "$models/mobilenetv2.onnx"
-    target/release/edgeopt zoo resnet --batch 1 -o "$models/resnet18.onnx"
-    target/release/edgeopt zoo cnn --batch 1 -o "$models/mnist_cnn.onnx"
-    target/release/edgeopt zoo mlp --batch 1 -o "$models/mlp.onnx"
+  if [ ! -f "$gen" ]; then
+    echo "error: $gen not found: the standard models (MobileNetV2-1.0, ResNet-18, MNIST CNN, MLP) come from" >&2
+    echo "  ../shared/bench/make_models.py; set EDGEOPT_BENCH_DIR to the folder that holds it" >&2
+    exit 2
   fi
+  .venv/bin/python "$gen" "$models"
 fi
 ppocr=$(.venv/bin/python -c "import importlib.util as u, os; print(os.path.join(u.find_spec('rapidocr_onnxruntime').submodule_search_locations[0], 'models'))")
 ln -sf "$ppocr/ch_PP-OCRv4_det_infer.onnx" "$models/ppocr_det.onnx"
