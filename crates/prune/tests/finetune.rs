@@ -14,7 +14,7 @@ use edgeopt_prune::{layers, normalize, prune_masks, Criterion, Mask, PruneError,
 use edgeopt_tensor::{Dim, Tensor};
 use edgeopt_train::optim::OptimizerKind;
 use edgeopt_train::rng::Rng;
-use edgeopt_train::testing::{uniform, GraphBuilder};
+use edgeopt_train::testing::{bars_dataset, uniform, GraphBuilder};
 use edgeopt_train::InMemoryDataset;
 use edgeopt_train::TrainConfig;
 
@@ -51,27 +51,8 @@ fn tiny_cnn(seed: u64, width: usize) -> Model {
     m
 }
 
-/// Three classes: a bright horizontal bar, a vertical bar, or a bright corner, plus noise.
 fn synthetic(n: usize, seed: u64) -> InMemoryDataset {
-    let mut rng = Rng::new(seed);
-    let mut x = Vec::new();
-    let mut labels = Vec::new();
-    for i in 0..n {
-        let c = i % 3;
-        let pos = rng.below(6) + 1;
-        for r in 0..8 {
-            for col in 0..8 {
-                let on = match c {
-                    0 => r == pos,
-                    1 => col == pos,
-                    _ => r < 3 && col < 3,
-                };
-                x.push(if on { 1.0 } else { 0.0 } + 0.3 * rng.next_f32());
-            }
-        }
-        labels.push(c as i64);
-    }
-    InMemoryDataset::new("synthetic", vec![1, 8, 8], x, labels, 3).unwrap()
+    bars_dataset(n, seed).unwrap()
 }
 
 fn train_config(epochs: usize) -> TrainConfig {

@@ -91,6 +91,35 @@ impl GraphBuilder {
         Ok(m)
     }
 }
+/// Three classes of 1x8x8 images: a bright horizontal bar, a vertical bar, or a bright corner,
+/// plus uniform noise; `n` samples cycling through the classes, seeded.
+pub fn bars_dataset(n: usize, seed: u64) -> Result<edgeopt_data::InMemoryDataset> {
+    let mut rng = Rng::new(seed);
+    let mut x = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..n {
+        let c = i % 3;
+        let pos = rng.below(6) + 1;
+        for r in 0..8 {
+            for col in 0..8 {
+                let on = match c {
+                    0 => r == pos,
+                    1 => col == pos,
+                    _ => r < 3 && col < 3,
+                };
+                x.push(if on { 1.0 } else { 0.0 } + 0.3 * rng.next_f32());
+            }
+        }
+        labels.push(c as i64);
+    }
+    Ok(edgeopt_data::InMemoryDataset::new(
+        "synthetic",
+        vec![1, 8, 8],
+        x,
+        labels,
+        3,
+    )?)
+}
 
 /// A tensor of uniform values in `[lo, hi)`.
 pub fn uniform(rng: &mut Rng, shape: &[usize], lo: f32, hi: f32) -> Tensor {

@@ -5,7 +5,7 @@ use edgeopt_ir::{AttrList, Model};
 use edgeopt_tensor::Tensor;
 use edgeopt_train::optim::OptimizerKind;
 use edgeopt_train::rng::Rng;
-use edgeopt_train::testing::{uniform, GraphBuilder};
+use edgeopt_train::testing::{bars_dataset, uniform, GraphBuilder};
 use edgeopt_train::{Dataset, InMemoryDataset, Loss, TrainConfig, TrainSpec, Trainer};
 
 /// x [N, 1, 8, 8] -> Conv(4, 3x3, pad 1) -> BN -> Relu -> MaxPool 2 -> Flatten -> Gemm(3).
@@ -54,27 +54,8 @@ fn tiny_cnn(seed: u64, width: usize) -> Model {
     b.finish(&[y]).unwrap()
 }
 
-/// Three classes: a bright horizontal bar, a vertical bar, or a bright corner, plus noise.
 fn synthetic(n: usize, seed: u64) -> InMemoryDataset {
-    let mut rng = Rng::new(seed);
-    let mut x = Vec::new();
-    let mut labels = Vec::new();
-    for i in 0..n {
-        let c = i % 3;
-        let pos = rng.below(6) + 1;
-        for r in 0..8 {
-            for col in 0..8 {
-                let on = match c {
-                    0 => r == pos,
-                    1 => col == pos,
-                    _ => r < 3 && col < 3,
-                };
-                x.push(if on { 1.0 } else { 0.0 } + 0.3 * rng.next_f32());
-            }
-        }
-        labels.push(c as i64);
-    }
-    InMemoryDataset::new("synthetic", vec![1, 8, 8], x, labels, 3).unwrap()
+    bars_dataset(n, seed).unwrap()
 }
 
 fn config(epochs: usize, dir: Option<std::path::PathBuf>) -> TrainConfig {
