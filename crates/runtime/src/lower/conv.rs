@@ -5,93 +5,13 @@
 //! inputs (training graphs): they are read every run.
 
 use super::act::PostActivation;
+pub(crate) use super::conv_geometry::{im2col, Geometry};
 use super::depthwise::Depthwise;
 use super::LowerCtx;
 use crate::{Io, Kernel, Result};
 use edgeopt_ir::ops::nn::conv::Conv;
 use edgeopt_kernels::{gemm, Bias, GemmParams, MatMut, MatRef};
 use edgeopt_passes::ops::fused_conv::FusedConv;
-
-/// A 2-D convolution's geometry (1-D convolutions have `in_h = out_h = kernel_h = 1`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Geometry {
-    pub batch: usize,
-    pub in_c: usize,
-    pub in_h: usize,
-    pub in_w: usize,
-    pub out_c: usize,
-    pub out_h: usize,
-    pub out_w: usize,
-    pub kernel_h: usize,
-    pub kernel_w: usize,
-    pub stride_h: usize,
-    pub stride_w: usize,
-    pub dilation_h: usize,
-    pub dilation_w: usize,
-    pub pad_top: usize,
-    pub pad_left: usize,
-    pub groups: usize,
-}
-
-impl Geometry {
-    fn pointwise(&self) -> bool {
-        self.kernel_h == 1
-            && self.kernel_w == 1
-            && self.stride_h == 1
-            && self.stride_w == 1
-            && self.pad_top == 0
-            && self.pad_left == 0
-            && self.out_h == self.in_h
-            && self.out_w == self.in_w
-    }
-}
-
-/// Writes the `[cg * kh * kw, oh * ow]` im2col matrix of one group's input planes.
-pub fn im2col(g: &Geometry, x: &[f32], cg: usize, cols: &mut [f32]) {
-    let (ih, iw, oh, ow) = (g.in_h, g.in_w, g.out_h, g.out_w);
-    let p = oh * ow;
-    let mut r = 0;
-    for c in 0..cg {
-        let plane = &x[c * ih * iw..(c + 1) * ih * iw];
-        for ky in 0..g.kernel_h {
-            for kx in 0..g.kernel_w {
-                let dst = &mut cols[r * p..(r + 1) * p];
-                r += 1;
-                let xoff = (kx * g.dilation_w) as isize - g.pad_left as isize;
-                // Output columns whose input column lies inside the row: [lo, hi).
-                let lo = if xoff >= 0 {
-                    0
-                } else {
-                    ((-xoff) as usize).div_ceil(g.stride_w)
-                };
-                let hi = if (iw as isize) > xoff {
-                    ((iw as isize - xoff) as usize).div_ceil(g.stride_w).min(ow)
-                } else {
-                    0
-                };
-                for oy in 0..oh {
-                    let row = &mut dst[oy * ow..(oy + 1) * ow];
-                    let iy = (oy * g.stride_h + ky * g.dilation_h) as isize - g.pad_top as isize;
-                    if iy < 0 || iy >= ih as isize || lo >= hi {
-                        row.fill(0.0);
-                        continue;
-                    }
-                    let src = &plane[iy as usize * iw..(iy as usize + 1) * iw];
-                    row[..lo].fill(0.0);
-                    row[hi..].fill(0.0);
-                    let start = (lo as isize * g.stride_w as isize + xoff) as usize;
-                    if g.stride_w == 1 {
-                        row[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
-                    } else {
-                        for (j, v) in row[lo..hi].iter_mut().enumerate() {
-                            *v = src[start + j * g.stride_w];
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
 
 struct Im2colConv {
     g: Geometry,
@@ -175,40 +95,8 @@ pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
     if !ctx.all_f32() || !(3..=4).contains(&x.shape.len()) {
         return Ok(None);
     }
-    let Ok(s) = conv.shape(&x.shape, &w.shape) else {
+    let Some((g, pad_bottom, pad_right, _)) = Geometry::of_conv(conv, &x.shape, &w.shape) else {
         return Ok(None);
-    };
-    let one = edgeopt_ir::ops::nn::common::Axis {
-        input: 1,
-        output: 1,
-        kernel: 1,
-        stride: 1,
-        dilation: 1,
-        pad_begin: 0,
-        pad_end: 0,
-    };
-    let (ah, aw) = match s.axes.as_slice() {
-        [w] => (one, *w),
-        [h, w] => (*h, *w),
-        _ => return Ok(None),
-    };
-    let g = Geometry {
-        batch: s.n,
-        in_c: s.c,
-        in_h: ah.input,
-        in_w: aw.input,
-        out_c: s.m,
-        out_h: ah.output,
-        out_w: aw.output,
-        kernel_h: ah.kernel,
-        kernel_w: aw.kernel,
-        stride_h: ah.stride,
-        stride_w: aw.stride,
-        dilation_h: ah.dilation,
-        dilation_w: aw.dilation,
-        pad_top: ah.pad_begin,
-        pad_left: aw.pad_begin,
-        groups: s.group,
     };
     let weight_const = ctx.konst(1).map(|t| t.as_slice::<f32>()).transpose()?;
     let bias_const = ctx.konst(2).map(|t| t.as_slice::<f32>()).transpose()?;
@@ -222,8 +110,8 @@ pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
         // Packed straight from the constants (often views of the model file): no copy.
         let packed = super::packed_conv::PackedConvKernel::new(
             &g,
-            ah.pad_end,
-            aw.pad_end,
+            pad_bottom,
+            pad_right,
             w,
             bias_const,
             act.clone(),

@@ -16,6 +16,7 @@ mod alias;
 mod binary;
 mod concat;
 mod conv;
+pub mod conv_geometry;
 mod conv_transpose;
 mod depthwise;
 mod fused_elementwise;

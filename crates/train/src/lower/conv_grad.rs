@@ -7,7 +7,7 @@
 //! same arithmetic whatever the thread count (results are bit-identical for any count):
 //! the weight gradient by rows (output channels), the input gradient by images.
 
-use super::geometry::{col2im, im2col, Geometry};
+use super::geometry::{col2im, geometry_of, im2col, Geometry};
 use crate::ops::conv_grad::{ConvGradInput, ConvGradWeight};
 use edgeopt_kernels::{gemm, gemm_packed_a, GemmParams, MatMut, MatRef, PackedA};
 use edgeopt_runtime::{Error, Io, Kernel, LowerCtx, Result};
@@ -184,7 +184,7 @@ pub fn lower_weight(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
     let (Some(dy), Some(x), Some(w)) = (ctx.input(0), ctx.input(1), ctx.input(2)) else {
         return Ok(None);
     };
-    let Some(g) = Geometry::of(&op.conv, &x.shape, &w.shape, &dy.shape) else {
+    let Some(g) = geometry_of(&op.conv, &x.shape, &w.shape, &dy.shape) else {
         return Ok(None);
     };
     if !ctx.all_f32() || ctx.output(0).is_none_or(|o| o.shape != w.shape) {
@@ -205,7 +205,7 @@ pub fn lower_input(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
     let (Some(dy), Some(w), Some(x)) = (ctx.input(0), ctx.input(1), ctx.input(2)) else {
         return Ok(None);
     };
-    let Some(g) = Geometry::of(&op.conv, &x.shape, &w.shape, &dy.shape) else {
+    let Some(g) = geometry_of(&op.conv, &x.shape, &w.shape, &dy.shape) else {
         return Ok(None);
     };
     if !ctx.all_f32() || ctx.output(0).is_none_or(|o| o.shape != x.shape) {
