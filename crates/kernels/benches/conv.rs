@@ -121,8 +121,8 @@ fn main() {
         gflops(avx512),
     );
     println!();
-    println!("| net | layer | x | MFLOP | im2col | pointwise | depthwise | winograd F2 | winograd F4 | direct | auto pick | auto 1t | % peak | auto 2t |");
-    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
+    println!("| net | layer | x | MFLOP | im2col | pointwise | depthwise | winograd F2 | winograd F4 | direct | im2col wide | auto pick | auto 1t | % peak | auto 2t |");
+    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
     let mut totals: Vec<(&str, f64, f64)> = Vec::new();
     for layer in LAYERS {
         let (net, count, c, hw, m, k, stride, groups) = *layer;
@@ -148,6 +148,19 @@ fn main() {
         let f4 = convs[3].as_ref().and_then(|_| wino(4).ok());
         convs[3] = convs[3].as_ref().and_then(|_| wino(2).ok());
         convs.insert(4, f4);
+        // im2col on the wide register tile (8x48 on AVX-512), where the table has one.
+        let wide = table.wide_tile().and_then(|t| {
+            PackedConv::with_kernels(
+                t,
+                &s,
+                &w,
+                Some(&bias),
+                Activation::Relu,
+                ConvAlgo::Im2colGemm,
+            )
+            .ok()
+        });
+        convs.push(wide);
         let scratch_len = convs
             .iter()
             .flatten()
@@ -178,10 +191,11 @@ fn main() {
         let auto1 = gflops(&secs[algos]).unwrap_or(0.0);
         let share = peak.map_or("-".into(), |p| format!("{:.0}%", 100.0 * auto1 / p));
         println!(
-            "| {net} | {name} | {count} | {:.1} | {} | {:?} | {auto1:.1} | {share} | {} |",
+            "| {net} | {name} | {count} | {:.1} | {} | {:?} {:?} | {auto1:.1} | {share} | {} |",
             flops / 1e6,
             cells.join(" | "),
             auto.algo(),
+            auto.kernels().tile(),
             cell(&secs[algos + 1]),
         );
         let t1 = median(secs[algos].clone()) * count as f64;

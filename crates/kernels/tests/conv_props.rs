@@ -45,7 +45,7 @@ fn check(
     let bias = with_bias.then_some(&bias[..]);
     let (want, mag) = reference::conv2d(shape, &x, &w, bias, act).unwrap();
     let mut ran = 0;
-    for table in Kernels::available() {
+    for table in Kernels::available_with_tiles() {
         for algo in ALGOS {
             let Ok(conv) = PackedConv::with_kernels(table, shape, &w, bias, act, algo) else {
                 assert_ne!(algo, ConvAlgo::Auto, "Auto must accept every valid shape");

@@ -165,6 +165,7 @@ impl PackedConv {
                 )));
             }
         }
+        let algo_asked = algo;
         let algo = match algo {
             ConvAlgo::Auto => pick(shape),
             ConvAlgo::Im2colGemm => ConvAlgo::Im2colGemm,
@@ -179,6 +180,11 @@ impl PackedConv {
                     "algorithm {other:?} cannot compute this shape"
                 )));
             }
+        };
+        let table = if explicit_algo(algo_asked) {
+            table
+        } else {
+            pick_table(table, shape, algo)
         };
         let wino = (algo == ConvAlgo::Winograd).then(|| {
             let tile = wino_tile.unwrap_or_else(|| winograd::pick_tile(shape));
@@ -212,6 +218,12 @@ impl PackedConv {
     /// The algorithm in use (what [`ConvAlgo::Auto`] picked).
     pub fn algo(&self) -> ConvAlgo {
         self.algo
+    }
+
+    /// The kernel table the layer runs on (for [`ConvAlgo::Auto`], possibly the wide-tile twin
+    /// of the one it was given).
+    pub fn kernels(&self) -> &'static Kernels {
+        self.table
     }
 
     /// The shape this layer was packed for.
@@ -281,6 +293,38 @@ fn pack_groups(table: &Kernels, s: &Conv2dShape, w: &[f32]) -> Result<Vec<Packed
     (0..s.groups)
         .map(|g| PackedA::with_kernels(table, MatRef::row_major(&w[g * m * k..][..m * k], m, k)?))
         .collect()
+}
+
+/// Whether the caller named the algorithm: then the layer runs on the table it was given
+/// (tests and benchmarks compare tables); [`ConvAlgo::Auto`] also picks the register tile.
+fn explicit_algo(asked: ConvAlgo) -> bool {
+    asked != ConvAlgo::Auto
+}
+
+/// The table whose GEMM tile suits the im2col / pointwise product `cout_g x pixels` best:
+/// the wide twin (8x48 on AVX-512) unless its padding of the rows to 8 and the columns to 48
+/// wastes more than the tile's measured speed-up over the narrow one (`WIDE_SPEEDUP`) buys.
+/// On ResNet-18 that is every such layer but those with 7x7 outputs (49 columns: one full
+/// and one 1-column panel of 48, against 32 + 17 of the 12x32 tile).
+fn pick_table(table: &'static Kernels, s: &Conv2dShape, algo: ConvAlgo) -> &'static Kernels {
+    /// Useful share of a dimension of `n` padded to multiples of `t`.
+    fn fill(n: usize, t: usize) -> f64 {
+        n as f64 / (n.div_ceil(t) * t) as f64
+    }
+    const WIDE_SPEEDUP: f64 = 1.15;
+    if !matches!(algo, ConvAlgo::Im2colGemm | ConvAlgo::Pointwise) {
+        return table;
+    }
+    let Some(wide) = table.wide_tile() else {
+        return table;
+    };
+    let (m, n) = (s.cout_g(), s.out_h() * s.out_w());
+    let score = |t: &Kernels| fill(m, t.mr) * fill(n, t.nr);
+    if WIDE_SPEEDUP * score(wide) >= score(table) {
+        wide
+    } else {
+        table
+    }
 }
 
 /// The algorithm [`ConvAlgo::Auto`] picks for a shape, from `benches/conv.rs` (1 thread):
