@@ -25,9 +25,10 @@ pub(crate) use winograd::{Transforms as WinogradTransforms, GENERIC as WINOGRAD_
 // `PortableBlock` is used by the NEON table only.
 #[allow(unused_imports)]
 pub(crate) use depthwise::{
+    blocked_generic as depthwise_blocked_generic, blocked_planes as depthwise_blocked,
     plane as depthwise_plane, plane_generic as depthwise_generic, Block as DepthwiseBlock,
-    DepthwiseKernel, DepthwiseLanes, Plane as DepthwisePlane, Portable as PortableBlock,
-    PortableLanes,
+    DepthwiseBlockKernel, DepthwiseChannels, DepthwiseKernel, DepthwiseLanes,
+    Plane as DepthwisePlane, Portable as PortableBlock, PortableLanes,
 };
 
 use crate::{kernels, Activation, KernelError, Kernels, MatRef, PackedA, PackedB, Result};

@@ -21,6 +21,7 @@ pub(crate) fn plug(table: &mut Kernels) -> bool {
     table.gemv_dots = gemv::dots;
     table.act = act::slice;
     table.depthwise = conv::depthwise;
+    table.depthwise_block = conv::depthwise_block;
     table.pointwise = conv::pointwise;
     table.unary = elementwise::unary;
     table.binary = elementwise::binary;
