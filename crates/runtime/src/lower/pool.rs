@@ -131,6 +131,9 @@ fn inside(a: Axis) -> bool {
 /// Max pooling of one plane whose windows are all inside it (no bounds checks).
 fn max_inside(xp: &[f32], yp: &mut [f32], h: Axis, w: Axis) {
     let wi = w.input;
+    if h.kernel == 2 && w.kernel == 2 && h.dilation == 1 && w.dilation == 1 && w.stride == 2 {
+        return max_2x2_s2(xp, yp, h, w);
+    }
     if h.kernel == 2 && w.kernel == 2 && h.dilation == 1 && w.dilation == 1 {
         for oy in 0..h.output {
             let r0 = &xp[oy * h.stride * wi..][..wi];
@@ -153,6 +156,34 @@ fn max_inside(xp: &[f32], yp: &mut [f32], h: Axis, w: Axis) {
                 for (ox, out) in row.iter_mut().enumerate() {
                     *out = out.max(r[ox * w.stride + off]);
                 }
+            }
+        }
+    }
+}
+
+/// 2x2 windows at horizontal stride 2 (the usual down-sampling MaxPool): the two rows' maximum
+/// into a buffer, then the maximum of each pair; both loops vectorize (the general loop's
+/// stride-2 gathers do not).
+fn max_2x2_s2(xp: &[f32], yp: &mut [f32], h: Axis, w: Axis) {
+    const CHUNK: usize = 64;
+    let (wi, ow) = (w.input, w.output);
+    let mut v = [0f32; 2 * CHUNK];
+    for oy in 0..h.output {
+        // Inside: 2 * (ow - 1) + 1 < wi, so the two rows hold 2 * ow columns.
+        let r0 = &xp[oy * h.stride * wi..][..2 * ow];
+        let r1 = &xp[(oy * h.stride + 1) * wi..][..2 * ow];
+        let row = &mut yp[oy * ow..(oy + 1) * ow];
+        for ((a, b), out) in r0
+            .chunks(2 * CHUNK)
+            .zip(r1.chunks(2 * CHUNK))
+            .zip(row.chunks_mut(CHUNK))
+        {
+            let v = &mut v[..a.len()];
+            for ((v, &a), &b) in v.iter_mut().zip(a).zip(b) {
+                *v = a.max(b);
+            }
+            for (o, pair) in out.iter_mut().zip(v.chunks_exact(2)) {
+                *o = pair[0].max(pair[1]);
             }
         }
     }
