@@ -1,7 +1,7 @@
 //! AVX2 + FMA kernels for x86-64, installed when the CPU reports both features.
 
 pub(super) mod act;
-mod conv;
+pub(crate) mod conv;
 mod elementwise;
 mod gemv;
 mod mmm;
