@@ -20,6 +20,8 @@ pub(crate) mod portable_dot;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_avx2;
 #[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_64_avx512_add;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_vnni;
 
 #[cfg(target_arch = "aarch64")]
