@@ -240,6 +240,17 @@ fn cpu_name() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
+/// `source` with its bandwidth part (a `; `-separated part starting with "bandwidth" or
+/// "read bandwidth") replaced by `measured`; the other parts (size, energy) are kept.
+fn replace_bandwidth_source(source: &str, measured: &str) -> String {
+    let mut parts: Vec<&str> = source
+        .split("; ")
+        .filter(|p| !p.starts_with("bandwidth") && !p.starts_with("read bandwidth"))
+        .collect();
+    parts.insert(parts.len().min(1), measured);
+    parts.join("; ")
+}
+
 /// Measures this host and returns `base` updated with the measurements: fp32 peak (FMA
 /// micro-benchmark x threads), L1/L2/DRAM read bandwidths, the fitted `[host_model]`.
 pub fn calibrate(base: &Profile, opts: &CalibrateOptions) -> Result<(Profile, Vec<Sample>)> {
@@ -247,9 +258,23 @@ pub fn calibrate(base: &Profile, opts: &CalibrateOptions) -> Result<(Profile, Ve
     let date = today();
     let threads = opts.threads.max(1);
     let tag = format!("measured by edgeopt hw calibrate on {date}, {threads} thread(s)");
-    let gflops = edgeopt_runtime::peak::fma_peak_gflops();
-    p.compute.fp32.peak_macs_per_s = gflops * 1e9 / 2.0 * threads as f64;
-    p.compute.fp32.source = format!("FMA micro-benchmark x {threads} thread(s), {tag}");
+    let [fp32, fp16, int8] = crate::host_peak::host_peaks(&tag);
+    for (t, peak) in [
+        (&mut p.compute.fp32, fp32),
+        (&mut p.compute.fp16, fp16),
+        (&mut p.compute.int8, int8),
+    ] {
+        t.peak_macs_per_s = peak.macs_per_s * threads as f64;
+        let kept: Vec<&str> = t
+            .source
+            .split("; ")
+            .filter(|p| p.starts_with("efficiency"))
+            .collect();
+        t.source = std::iter::once(peak.source)
+            .chain(kept.into_iter().map(str::to_string))
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
     p.device.cores = threads as u32;
     p.device.description = format!("this host: {} ({threads} thread(s))", cpu_name());
     for (level, size) in [
@@ -261,18 +286,8 @@ pub fn calibrate(base: &Profile, opts: &CalibrateOptions) -> Result<(Profile, Ve
             let bw = read_bandwidth(size, threads);
             if bw > 0.0 {
                 p.memory[i].bandwidth_bytes_per_s = bw;
-                let base = p.memory[i].source.clone();
-                let rest = base.rsplit("; ").next().unwrap_or_default();
-                let rest = if rest.starts_with("read bandwidth") {
-                    ""
-                } else {
-                    rest
-                };
-                p.memory[i].source = format!(
-                    "read bandwidth of a {} KB buffer, {tag}{}{rest}",
-                    size >> 10,
-                    if rest.is_empty() { "" } else { "; " }
-                );
+                let measured = format!("read bandwidth of a {} KB buffer, {tag}", size >> 10);
+                p.memory[i].source = replace_bandwidth_source(&p.memory[i].source, &measured);
             }
         }
     }

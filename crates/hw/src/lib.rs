@@ -14,6 +14,7 @@ pub mod fpga;
 pub mod gpu;
 pub mod host;
 pub mod host_nodes;
+pub mod host_peak;
 pub mod layers;
 pub mod memory;
 pub mod nnls;

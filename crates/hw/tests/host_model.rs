@@ -61,7 +61,7 @@ fn nodes_are_keyed_on_the_runtime_kernel() {
 
 #[test]
 fn the_shipped_host_profile_predicts_every_node_with_its_fitted_model() {
-    let p = Profile::load("host-epyc-avx2").unwrap();
+    let p = Profile::load("host-xeon-icelake-avx512").unwrap();
     let hm = p
         .host_model
         .as_ref()

@@ -26,7 +26,7 @@ enum Command {
     /// validation set.
     Calibrate {
         /// Where to write the profile (atomically).
-        #[arg(short, long, default_value = "profiles/host-epyc-avx2.toml")]
+        #[arg(short, long, default_value = "profiles/host-xeon-icelake-avx512.toml")]
         output: PathBuf,
         /// Threads to measure with (the profile is valid for this count).
         #[arg(long, default_value_t = 1)]
@@ -52,7 +52,7 @@ enum Command {
     /// widths/depths/resolutions plus the ONNX files of --models-dir.
     Validate {
         /// Host profile (built-in name or TOML file) with a fitted [host_model].
-        #[arg(long, default_value = "profiles/host-epyc-avx2.toml")]
+        #[arg(long, default_value = "profiles/host-xeon-icelake-avx512.toml")]
         device: String,
         /// Also validate on every *.onnx file here (e.g. make_models.py's output, PP-OCR).
         #[arg(long = "models-dir")]
@@ -258,7 +258,7 @@ pub fn run(a: Args) -> Result<()> {
             models_dirs,
             samples: samples_path,
         } => {
-            let base = Profile::load_base("host-epyc-avx2")?;
+            let base = Profile::load_base("host-xeon-icelake-avx512")?;
             let opts = edgeopt_hw::calibrate::CalibrateOptions {
                 threads,
                 runs,
@@ -270,7 +270,7 @@ pub fn run(a: Args) -> Result<()> {
             let (p, samples) = edgeopt_hw::calibrate::calibrate(&base, &opts)?;
             let header =
                 "# This host, measured by `edgeopt hw calibrate` (fields tagged \"measured\");\n\
-                          # other numbers and the energy sources: see profiles/README.md.\n\n";
+                 # every other field's source is in its table's `source`; profiles/README.md documents them.\n\n";
             let text = format!("{header}{}", p.to_toml()?);
             Profile::parse(&text, &output.display().to_string())?;
             write_atomic(&output, text.as_bytes())?;
@@ -302,7 +302,7 @@ pub fn run(a: Args) -> Result<()> {
             Ok(())
         }
         Command::Show { device } => {
-            if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == device) {
+            if let Some((_, text)) = edgeopt_hw::profile::builtin(&device) {
                 print!("{text}");
             } else {
                 print!("{}", Profile::load(&device)?.to_toml()?);
