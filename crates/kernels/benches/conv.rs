@@ -14,12 +14,13 @@ use edgeopt_kernels::conv::{Conv2dShape, ConvAlgo, PackedConv};
 use edgeopt_kernels::Activation;
 use support::{avx512_peak, fma_peak, median, time};
 
-const ALGOS: [ConvAlgo; 5] = [
+const ALGOS: [ConvAlgo; 6] = [
     ConvAlgo::Im2colGemm,
     ConvAlgo::Pointwise,
     ConvAlgo::Depthwise,
     ConvAlgo::Winograd,
     ConvAlgo::Direct,
+    ConvAlgo::Thin,
 ];
 
 /// `(net, count, in_c, hw, out_c, kernel, stride, groups)`; padding is `kernel / 2`.
@@ -78,6 +79,19 @@ const LAYERS: &[Layer] = &[
     ("mobilenetv2", 1, 320, 7, 1280, 1, 1, 1),
     ("mnist_cnn", 1, 1, 28, 32, 3, 1, 1),
     ("mnist_cnn", 1, 32, 14, 64, 3, 1, 1),
+    // Channel-pruned (50%) ResNet-18 and PP-OCRv4 det (640x640), with det's unpruned layers.
+    ("pruned_r18", 1, 3, 224, 32, 7, 2, 1),
+    ("pruned_r18", 4, 32, 56, 32, 3, 1, 1),
+    ("pruned_r18", 1, 32, 56, 64, 3, 2, 1),
+    ("pruned_r18", 3, 64, 28, 64, 3, 1, 1),
+    ("pruned_r18", 3, 128, 14, 128, 3, 1, 1),
+    ("pruned_r18", 3, 256, 7, 256, 3, 1, 1),
+    ("ppocr_det", 1, 3, 640, 16, 3, 2, 1),
+    ("ppocr_det", 2, 96, 160, 24, 3, 1, 1),
+    ("ppocr_det", 1, 96, 80, 24, 3, 1, 1),
+    ("pruned_det", 1, 3, 640, 8, 3, 2, 1),
+    ("pruned_det", 2, 48, 160, 12, 3, 1, 1),
+    ("pruned_det", 1, 48, 80, 12, 3, 1, 1),
 ];
 
 fn random(len: usize, mut s: u64) -> Vec<f32> {
@@ -121,8 +135,8 @@ fn main() {
         gflops(avx512),
     );
     println!();
-    println!("| net | layer | x | MFLOP | im2col | pointwise | depthwise | winograd F2 | winograd F4 | direct | auto pick | auto 1t | % peak | auto 2t |");
-    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
+    println!("| net | layer | x | MFLOP | im2col | pointwise | depthwise | winograd F2 | winograd F4 | direct | thin | im2col wide | auto pick | auto 1t | % peak | auto 2t |");
+    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
     let mut totals: Vec<(&str, f64, f64)> = Vec::new();
     for layer in LAYERS {
         let (net, count, c, hw, m, k, stride, groups) = *layer;
@@ -148,6 +162,19 @@ fn main() {
         let f4 = convs[3].as_ref().and_then(|_| wino(4).ok());
         convs[3] = convs[3].as_ref().and_then(|_| wino(2).ok());
         convs.insert(4, f4);
+        // im2col on the wide register tile (8x48 on AVX-512), where the table has one.
+        let wide = table.wide_tile().and_then(|t| {
+            PackedConv::with_kernels(
+                t,
+                &s,
+                &w,
+                Some(&bias),
+                Activation::Relu,
+                ConvAlgo::Im2colGemm,
+            )
+            .ok()
+        });
+        convs.push(wide);
         let scratch_len = convs
             .iter()
             .flatten()
@@ -178,10 +205,11 @@ fn main() {
         let auto1 = gflops(&secs[algos]).unwrap_or(0.0);
         let share = peak.map_or("-".into(), |p| format!("{:.0}%", 100.0 * auto1 / p));
         println!(
-            "| {net} | {name} | {count} | {:.1} | {} | {:?} | {auto1:.1} | {share} | {} |",
+            "| {net} | {name} | {count} | {:.1} | {} | {:?} {:?} | {auto1:.1} | {share} | {} |",
             flops / 1e6,
             cells.join(" | "),
             auto.algo(),
+            auto.kernels().tile(),
             cell(&secs[algos + 1]),
         );
         let t1 = median(secs[algos].clone()) * count as f64;

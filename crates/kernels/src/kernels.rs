@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use crate::arch::{self, ActKernel, GemvKernel, MicroKernel};
-use crate::conv::{DepthwiseKernel, PointwiseKernel, WinogradTransforms};
+use crate::conv::{DepthwiseBlockKernel, DepthwiseKernel, PointwiseKernel, WinogradTransforms};
 use crate::elementwise::{BinaryKernel, UnaryKernel};
 use crate::norm::NormKernel;
 use crate::softmax::SoftmaxKernel;
@@ -39,6 +39,7 @@ pub struct Kernels {
     pub(crate) gemv_dots: GemvKernel,
     pub(crate) act: ActKernel,
     pub(crate) depthwise: DepthwiseKernel,
+    pub(crate) depthwise_block: DepthwiseBlockKernel,
     pub(crate) pointwise: PointwiseKernel,
     pub(crate) winograd: WinogradTransforms,
     pub(crate) unary: UnaryKernel,
@@ -98,6 +99,19 @@ impl Kernels {
         all_tables().iter().collect()
     }
 
+    /// [`Kernels::available`] plus each table's wide-tile twin ([`Kernels::wide_tile`]): what
+    /// the GEMM and convolution tests iterate over, so every register tile a layer can run on
+    /// is checked (skipped where the CPU lacks its ISA).
+    pub fn available_with_tiles() -> Vec<&'static Kernels> {
+        let mut all = Kernels::available();
+        all.extend(
+            Kernels::available()
+                .into_iter()
+                .filter_map(Kernels::wide_tile),
+        );
+        all
+    }
+
     /// The table named by a value of `EDGEOPT_KERNELS`: `generic` forces the portable table,
     /// `avx2` (or `fma`, `x86_64_fma`) the AVX2+FMA one and `avx512` (or `x86_64_avx512`) the
     /// AVX-512 one, when this CPU has them; anything else (unset, `native`, an unknown name, a
@@ -113,6 +127,20 @@ impl Kernels {
             .iter()
             .find(|t| t.name == name)
             .unwrap_or_else(Kernels::native)
+    }
+
+    /// This table with a wider GEMM register tile (8x48 on AVX-512), for products whose shape
+    /// suits it (convolutions pick per shape); `None` where the table has no such twin,
+    /// including copies of a table with other blocking (tests that want their blocking kept).
+    pub fn wide_tile(&self) -> Option<&'static Kernels> {
+        static WIDE: OnceLock<Option<Kernels>> = OnceLock::new();
+        let base = all_tables().iter().find(|t| t.name == self.name)?;
+        if base.blocking != self.blocking || base.mr != self.mr {
+            return None;
+        }
+        WIDE.get_or_init(|| all_tables().iter().find_map(arch::wide_tile))
+            .as_ref()
+            .filter(|w| w.name.starts_with(self.name))
     }
 
     /// Tables with other AVX-512 register tiles (named `avx512 MxN`; empty on CPUs without
@@ -221,6 +249,32 @@ mod tests {
         }
         #[cfg(target_arch = "aarch64")]
         assert_eq!(Kernels::native().name(), "aarch64_neon");
+    }
+
+    #[test]
+    fn wide_tile_only_for_avx512_as_shipped() {
+        for t in Kernels::available() {
+            let wide = t.wide_tile();
+            assert_eq!(wide.is_some(), t.name() == "x86_64_avx512", "{}", t.name());
+            if let Some(w) = wide {
+                assert_eq!(w.tile(), (8, 48));
+                assert!(w.wide_tile().is_none(), "no twin of a twin");
+                let small = t
+                    .with_blocking(Blocking {
+                        mc: t.mr,
+                        kc: 7,
+                        nc: t.nr,
+                    })
+                    .unwrap();
+                assert!(small.wide_tile().is_none(), "other blocking is kept");
+            }
+        }
+        let n = Kernels::available().len();
+        let with = Kernels::available_with_tiles().len();
+        assert_eq!(
+            with,
+            n + usize::from(Kernels::native().wide_tile().is_some())
+        );
     }
 
     #[test]

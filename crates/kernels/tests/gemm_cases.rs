@@ -11,7 +11,7 @@ use edgeopt_kernels::{
 #[test]
 fn large_shapes_cross_every_block() {
     // Past kc (256), mc (168) and, with a narrow nc, several column blocks; odd edges.
-    for table in Kernels::available() {
+    for table in Kernels::available_with_tiles() {
         let narrow = table
             .with_blocking(edgeopt_kernels::Blocking {
                 nc: 4 * table.tile().1,
@@ -58,7 +58,7 @@ fn all_activations_on_a_tile_grid() {
         },
         Activation::HardSwish,
     ];
-    for table in Kernels::available() {
+    for table in Kernels::available_with_tiles() {
         for act in acts {
             let mut case = Case::simple(37, 45, 29);
             case.act = act;
@@ -71,7 +71,7 @@ fn all_activations_on_a_tile_grid() {
 
 #[test]
 fn results_are_bit_identical_run_to_run_and_across_thread_counts() {
-    for table in Kernels::available() {
+    for table in Kernels::available_with_tiles() {
         let table = table.with_min_flops_per_thread(0);
         for (m, n, k) in [(97, 211, 150), (1, 500, 300), (500, 1, 300)] {
             let mut case = Case::simple(m, n, k);
@@ -115,7 +115,7 @@ fn tables_agree_with_each_other() {
 
 #[test]
 fn empty_dimensions() {
-    for table in Kernels::available() {
+    for table in Kernels::available_with_tiles() {
         // K = 0: C = act(beta * C + bias).
         let mut c = vec![2.0f32; 6];
         let params = GemmParams {
@@ -240,7 +240,7 @@ fn activation_slices_match_the_scalar_definition() {
         },
         Activation::HardSwish,
     ];
-    for table in Kernels::available() {
+    for table in Kernels::available_with_tiles() {
         for act in acts {
             let mut got = xs.clone();
             table.activate(&mut got, act).unwrap();

@@ -101,7 +101,7 @@ proptest! {
 
     #[test]
     fn gemm_matches_reference(case in case(), small in small_blocking(), prepacked: bool) {
-        for table in Kernels::available() {
+        for table in Kernels::available_with_tiles() {
             let table = variant(table, small);
             check(&table, &case, prepacked).map_err(TestCaseError::fail)?;
         }
@@ -116,7 +116,7 @@ proptest! {
     /// shortcuts in `gemm`, so they are compared with the reference tolerance instead.
     #[test]
     fn packed_a_is_bit_identical_to_gemm(case in case(), small in small_blocking()) {
-        for table in Kernels::available() {
+        for table in Kernels::available_with_tiles() {
             let table = variant(table, small);
             let data = Data::new(&case);
             let want = run(&table, &case, &data, false);

@@ -31,8 +31,8 @@ fn big_column_matrices_match_reference() {
         (6, 110, 8, 3, 1, 2, 2, 2),
         (5, 100, 7, 5, 2, 0, 1, 1),
     ];
-    let mut tables: Vec<&'static Kernels> = Kernels::available();
-    for t in Kernels::available() {
+    let mut tables: Vec<&'static Kernels> = Kernels::available_with_tiles();
+    for t in Kernels::available_with_tiles() {
         let (mr, nr) = t.tile();
         let small = t
             .with_blocking(Blocking {

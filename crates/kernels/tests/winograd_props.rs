@@ -44,7 +44,7 @@ fn check(
     let b = bias.then_some(&b[..]);
     let (want, mag) = reference::conv2d(shape, &x, &w, b, act).unwrap();
     let mut outs = Vec::new();
-    for table in Kernels::available() {
+    for table in Kernels::available_with_tiles() {
         for tile in [2, 4] {
             let conv = PackedConv::winograd_with_tile(table, shape, &w, b, act, tile).unwrap();
             assert_eq!(conv.winograd_tile(), Some(tile));

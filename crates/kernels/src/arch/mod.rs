@@ -110,6 +110,17 @@ pub(crate) fn native_tables(generic: &Kernels) -> Vec<Kernels> {
 }
 
 /// Alternative AVX-512 register tiles (named `avx512 MxN`), for measuring tile choices.
+/// The wide-tile twin of the AVX-512 table (see `x86_64_avx512::wide`); `None` for other
+/// tables and ISAs.
+pub(crate) fn wide_tile(table: &Kernels) -> Option<Kernels> {
+    #[cfg(target_arch = "x86_64")]
+    if table.name == "x86_64_avx512" {
+        return Some(x86_64_avx512::wide(table));
+    }
+    let _ = table;
+    None
+}
+
 pub(crate) fn tile_variants() -> Vec<Kernels> {
     #[cfg(target_arch = "x86_64")]
     {

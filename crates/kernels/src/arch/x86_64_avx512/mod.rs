@@ -41,6 +41,27 @@ const TILE: Tile = Tile {
     },
 };
 
+/// The 8x48 tile: 3 B loads and 8 broadcasts per 24 FMAs (12x32 needs 2 + 12), measured
+/// 1.1-1.4x 12x32 on im2col-shaped products whose rows are a multiple of 8 (BENCHMARKS.md),
+/// but it wastes a third of each panel where the columns are 64 (Winograd's products with 64
+/// output channels), so convolutions pick it per shape (`conv::pick_table`).
+const WIDE: Tile = Tile {
+    mr: 8,
+    nv: 3,
+    kernel: mmm::kernel::<8, 3>,
+    // kc x 48 B micro-panel: 36 KiB at kc = 192 (L1d is 48 KiB); 128 x 192 A block 96 KiB.
+    blocking: Blocking {
+        mc: 128,
+        kc: 192,
+        nc: 480,
+    },
+};
+
+/// The AVX-512 table `avx512` with the [`WIDE`] register tile (same entries otherwise).
+pub(crate) fn wide(avx512: &Kernels) -> Kernels {
+    with_tile(avx512, "x86_64_avx512_8x48", WIDE)
+}
+
 fn with_tile(base: &Kernels, name: &'static str, tile: Tile) -> Kernels {
     Kernels {
         name,
