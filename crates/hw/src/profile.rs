@@ -226,6 +226,13 @@ pub struct HostModel {
     /// Per-core cache sizes the features compare working sets with (sysfs of this host).
     pub l1_bytes: u64,
     pub l2_bytes: u64,
+    /// The share of the shared last-level cache a model's weights stay in between runs:
+    /// chosen by calibration (the candidate size whose fit predicts the calibration models
+    /// best; the L3 is shared with other processes and tenants).
+    pub llc_bytes: u64,
+    /// CPU seconds of the canary models during calibration (`crate::canary`): `hw validate`
+    /// compares the canary's time then with this to measure the machine's drift.
+    pub canary_s: f64,
     /// Time per run outside the nodes (checking and copying inputs, copying outputs):
     /// `per_run_s + per_run_s_per_byte x` the bytes of the graph's inputs and outputs.
     pub per_run_s: f64,
