@@ -220,3 +220,43 @@ fn bad_shapes_are_errors() {
         "{err}"
     );
 }
+
+/// The stride-2 max-pool fast path (rows split into even and odd columns) on ResNet-style
+/// windows, odd and even widths, pads and ceil modes.
+#[test]
+fn stride2_max_pool_matches_naive() {
+    for (k, in_w, pad, ceil_mode) in [
+        (3, 112, 1, false),
+        (3, 7, 1, true),
+        (2, 8, 0, false),
+        (3, 9, 0, true),
+        (4, 13, 2, false),
+        (1, 5, 0, false),
+    ] {
+        let s = Pool2dShape {
+            batch: 1,
+            channels: 2,
+            in_h: 6,
+            in_w,
+            kernel_h: k,
+            kernel_w: k,
+            stride_h: 2,
+            stride_w: 2,
+            dilation_h: 1,
+            dilation_w: 1,
+            pad_top: pad,
+            pad_left: pad,
+            pad_bottom: pad,
+            pad_right: pad,
+            ceil_mode,
+        };
+        let n = s.batch * s.channels * s.in_h * s.in_w;
+        let x: Vec<f32> = (0..n).map(|i| ((i * 37) % 23) as f32 - 11.0).collect();
+        let want = naive(&s, PoolKind::Max, &x);
+        let mut out = vec![0.0; want.len()];
+        pool2d(&s, PoolKind::Max, &x, &mut out).unwrap();
+        for (i, (&g, &w)) in out.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "{s} [{i}]");
+        }
+    }
+}
