@@ -231,7 +231,6 @@ pub fn pool2d(
         PoolKind::Max => f32::NEG_INFINITY,
         PoolKind::Average { .. } => 0.0,
     };
-    let mut halves = [0f32; SPLIT_ROW];
     for (q, out_plane) in output.chunks_exact_mut(oh * ow).enumerate() {
         let x = &input[q * plane_in..(q + 1) * plane_in];
         for (oy, row) in out_plane.chunks_exact_mut(ow).enumerate() {
@@ -242,9 +241,6 @@ pub fn pool2d(
                     continue;
                 }
                 let src = &x[iy as usize * s.in_w..][..s.in_w];
-                if kind == PoolKind::Max && max_row_stride2(s, src, row, &mut halves) {
-                    continue;
-                }
                 for j in 0..s.kernel_w {
                     let xs = cols(j);
                     if xs.is_empty() {
@@ -297,55 +293,6 @@ pub fn pool2d(
         }
     }
     Ok(())
-}
-
-/// Widest input row [`max_row_stride2`] splits on the stack.
-const SPLIT_ROW: usize = 2048;
-
-/// `row[ox] = max(row[ox], src[2 * ox + j - pad_left])` over the kernel columns `j` for a
-/// stride-2, undilated max pool: the row is split once into its even and odd columns, so
-/// every tap reads contiguous values and the loop vectorizes (the generic loop's stride-2
-/// reads did not: ResNet-18's 3x3/2 pool took as long as a convolution). Returns false,
-/// doing nothing, for other shapes.
-fn max_row_stride2(
-    s: &Pool2dShape,
-    src: &[f32],
-    row: &mut [f32],
-    halves: &mut [f32; SPLIT_ROW],
-) -> bool {
-    if s.stride_w != 2 || s.dilation_w != 1 || src.len() > SPLIT_ROW {
-        return false;
-    }
-    let (even, odd) = halves.split_at_mut(SPLIT_ROW / 2);
-    let pairs = src.chunks_exact(2);
-    if let [last] = pairs.remainder() {
-        even[src.len() / 2] = *last;
-    }
-    for ((p, e), o) in pairs.zip(even.iter_mut()).zip(odd.iter_mut()) {
-        *e = p[0];
-        *o = p[1];
-    }
-    let (n_even, n_odd) = (src.len().div_ceil(2), src.len() / 2);
-    for j in 0..s.kernel_w {
-        let offset = j as isize - s.pad_left as isize;
-        let xs = crate::conv::valid_range_pub(row.len(), s.in_w, 2, offset);
-        if xs.is_empty() {
-            continue;
-        }
-        // Input column 2 * ox + offset: even columns for even offsets, at ox + offset / 2.
-        let first = (2 * xs.start) as isize + offset;
-        let (half, len) = if first % 2 == 0 {
-            (&even[..n_even], n_even)
-        } else {
-            (&odd[..n_odd], n_odd)
-        };
-        let start = (first / 2) as usize;
-        let taps = &half[start..len.min(start + xs.len())];
-        for (o, &v) in row[xs].iter_mut().zip(taps) {
-            *o = if v > *o || v.is_nan() { v } else { *o };
-        }
-    }
-    true
 }
 
 /// Global pooling: each of the `output.len()` planes of `inner` values of `input` (NCHW with
