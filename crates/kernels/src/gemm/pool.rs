@@ -31,6 +31,9 @@ fn spin_time() -> Duration {
     })
 }
 
+/// How long an idle helper polls without yielding its core.
+const PURE_SPIN: Duration = Duration::from_micros(50);
+
 /// Helpers at most (the calling thread is one more).
 const MAX_HELPERS: usize = 63;
 
@@ -216,15 +219,22 @@ fn helper_loop(pool: &'static Shared, me: &Helper, mut seen: u64) {
                 break s;
             }
             polls += 1;
-            if polls.is_multiple_of(64) && start.elapsed() > spin {
+            if !polls.is_multiple_of(64) {
+                std::hint::spin_loop();
+                continue;
+            }
+            let waited = start.elapsed();
+            if waited > spin {
                 me.sleeping.store(true, SeqCst);
                 if pool.state.load(SeqCst) >> 33 == seen {
                     thread::park();
                 }
                 me.sleeping.store(false, SeqCst);
-                polls = 0;
-            } else {
-                std::hint::spin_loop();
+            } else if waited > PURE_SPIN {
+                // Past the first microseconds, let other runnable threads have the core (on an
+                // idle core this returns at once): spinning on a busy machine only delays the
+                // thread that will post the next job.
+                thread::yield_now();
             }
         };
         seen = state >> 33;
