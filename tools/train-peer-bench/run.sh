@@ -4,25 +4,29 @@
 # 28x28, batch 64, seeded-noise batch, one fresh process per measurement, engines alternating.
 # Prints the median steps/s per engine and thread count, and edgeopt / fastest peer.
 #
-# usage: tools/train-peer-bench/run.sh [--steps N] [--repeats R] [--threads "1 2"]
-# Builds the peers here (~10 min the first time, outside the workspace) and edgeopt's example.
+# usage: [PYTHON=python-with-onnx] tools/train-peer-bench/run.sh [--steps N] [--repeats R]
+#        [--threads "1 2"] [--engines "burn candle"]
+# Builds the peers here (outside the workspace: ~10 min the first time on an idle 2-core machine,
+# over an hour under heavy load) and edgeopt's example.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 steps=20
 repeats=3
 threads="1 2"
+engines="burn candle"
 while [ $# -gt 0 ]; do
   case $1 in
     --steps) steps=$2; shift 2 ;;
     --repeats) repeats=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
-    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
+    --engines) engines=$2; shift 2 ;;
+    -h|--help) sed -n 2,10p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 py=${PYTHON:-$root/.venv/bin/python}
-(cd "$here" && nice cargo build --release -q)
+(cd "$here" && nice cargo build --release -q --no-default-features --features "$engines")
 (cd "$root" && nice cargo build --release -q -p edgeopt-train --example train_bench)
 models=$(mktemp -d)
 trap 'rm -rf "$models"' EXIT
@@ -35,7 +39,7 @@ for r in $(seq "$repeats"); do
   for t in $threads; do
     v=$("$ours" "$models/bench_cnn.onnx" "$steps" "$t" | sed -n 's/.*, \([0-9.]*\) steps\/s.*/\1/p')
     echo "edgeopt $t $v" >> "$results"
-    for e in burn candle; do
+    for e in $engines; do
       v=$(RAYON_NUM_THREADS=$t "$peer" "$e" "$steps" | sed -n 's/.*, \([0-9.]*\) steps\/s.*/\1/p')
       echo "$e $t $v" >> "$results"
     done

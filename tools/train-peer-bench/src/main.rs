@@ -13,7 +13,9 @@ fn batch() -> (Vec<f32>, Vec<u32>) {
     let mut s = 0x9E37_79B9_7F4A_7C15u64;
     let x = (0..BATCH * 784)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (s >> 40) as f32 / (1u64 << 24) as f32
         })
         .collect();
@@ -73,7 +75,7 @@ mod candle_peer {
         let y = Tensor::from_vec(y, super::BATCH, &dev)?;
         let mut err = None;
         super::report("candle", steps, &mut || {
-            let step = || -> candle_core::Result<f32> {
+            let mut step = || -> candle_core::Result<f32> {
                 let loss = candle_nn::loss::cross_entropy(&net.forward(&x)?, &y)?;
                 opt.backward_step(&loss)?;
                 loss.to_scalar::<f32>()
@@ -95,7 +97,7 @@ mod burn_peer {
     use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
     use burn::nn::{Linear, LinearConfig, Relu};
     use burn::optim::momentum::MomentumConfig;
-    use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+    use burn::optim::{GradientsParams, SgdConfig};
     use burn::tensor::{Device, Int, Tensor, TensorData};
 
     #[derive(Module, Debug)]
