@@ -47,6 +47,9 @@ pub fn zoo_calibration(quick: bool) -> Result<Vec<CalibCase>> {
         (1.5, 0.5, 24),
         (4.0, 0.5, 56),
         (2.0, 0.5, 96),
+        // 128-512 channels, ~44 MB of weights: the size of ResNet-18's last stage, so weights
+        // far beyond the last-level cache are calibrated, not extrapolated.
+        (8.0, 0.5, 32),
     ] {
         v.push(whole(zoo_case("resnet", w, d, Some(r), SEED)?));
     }

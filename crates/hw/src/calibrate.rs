@@ -5,6 +5,7 @@
 use crate::calib_set::{file_calibration, single_layers, zoo_calibration, CalibCase};
 use crate::host::{fit, fit_per_run, FitSample};
 use crate::host_nodes::{CacheSizes, NODE_FEATURES};
+pub use crate::measure::{median, thread_cpu_seconds, Budget, Clock};
 pub use crate::node_timing::{measure_nodes, IoOverhead, Sample};
 use crate::profile::{HostModel, KernelModel, Profile};
 use crate::{HwError, Result};
@@ -19,12 +20,10 @@ use std::time::Instant;
 pub struct CalibrateOptions {
     /// Threads the runtime uses (the host model is valid for this count).
     pub threads: usize,
-    /// Timed runs per case (median).
-    pub runs: usize,
+    /// Warm-up, rounds and runs per model (see [`crate::measure`]).
+    pub budget: Budget,
     /// A third of the suite (fast, less accurate).
     pub quick: bool,
-    /// Interleaved rounds over all calibration models the runs are split into.
-    pub rounds: usize,
     /// ONNX files to calibrate on at input sizes other than the validation's (PP-OCR).
     pub model_files: Vec<std::path::PathBuf>,
 }
@@ -33,25 +32,13 @@ impl Default for CalibrateOptions {
     fn default() -> Self {
         CalibrateOptions {
             threads: 1,
-            runs: 16,
-            rounds: 4,
+            budget: Budget {
+                rounds: 6,
+                ..Budget::default()
+            },
             quick: false,
             model_files: Vec::new(),
         }
-    }
-}
-
-/// Median of `v` (sorted in place); 0 for an empty slice.
-pub fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
     }
 }
 
@@ -96,53 +83,6 @@ pub fn session(model: &Model, threads: usize) -> Result<Session> {
     .map_err(rt)
 }
 
-/// How whole-model runs are timed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub enum Clock {
-    /// Wall time (`Instant`).
-    Wall,
-    /// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`): on a loaded machine it
-    /// leaves out the time the thread waits for a core. Valid for 1-thread sessions only.
-    ThreadCpu,
-}
-
-/// CPU seconds the calling thread has used (falls back to 0 where the clock is missing).
-pub fn thread_cpu_seconds() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant libc knows.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return 0.0;
-    }
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
-
-/// Times of `runs` runs of `s` on `inputs` on `clock`, after `warmup` untimed runs.
-pub fn time_runs(
-    s: &mut Session,
-    inputs: &[Tensor],
-    runs: usize,
-    warmup: usize,
-    clock: Clock,
-) -> Result<Vec<f64>> {
-    for _ in 0..warmup {
-        s.run(inputs).map_err(rt)?;
-    }
-    let mut t = Vec::with_capacity(runs);
-    for _ in 0..runs.max(1) {
-        let (w0, c0) = (Instant::now(), thread_cpu_seconds());
-        s.run(inputs).map_err(rt)?;
-        t.push(match clock {
-            Clock::Wall => w0.elapsed().as_secs_f64(),
-            Clock::ThreadCpu => thread_cpu_seconds() - c0,
-        });
-    }
-    Ok(t)
-}
-
 /// The calibration set: zoo models, the ONNX files at their calibration sizes, single layers.
 pub fn calibration_cases(opts: &CalibrateOptions) -> Result<Vec<CalibCase>> {
     let mut v = zoo_calibration(opts.quick)?;
@@ -174,6 +114,71 @@ pub fn fit_kernels(samples: &[Sample]) -> Vec<KernelModel> {
         }
     }
     by.into_iter().map(|(k, v)| fit(&k, &v)).collect()
+}
+
+/// Mean |error| of the per-model sums of the fitted node predictions over the whole
+/// calibration models (single layers left out).
+fn whole_model_error(samples: &[Sample], kernels: &[KernelModel]) -> f64 {
+    let mut by_case: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for s in samples.iter().filter(|s| !s.single_layer) {
+        let p = s
+            .node
+            .lookup_keys()
+            .into_iter()
+            .find_map(|k| kernels.iter().find(|c| c.key == k))
+            .map_or(0.0, |km| {
+                km.coef
+                    .iter()
+                    .zip(&s.node.features)
+                    .map(|(a, b)| a * b)
+                    .sum()
+            });
+        let e = by_case.entry(s.case.as_str()).or_default();
+        e.0 += p;
+        e.1 += s.seconds;
+    }
+    let n = by_case.len().max(1) as f64;
+    by_case
+        .values()
+        .map(|(p, m)| ((p - m) / m.max(1e-12)).abs())
+        .sum::<f64>()
+        / n
+}
+
+/// The effective last-level cache size for the weights (see [`CacheSizes::llc_bytes`]): of
+/// sizes from twice the L2 to the whole L3, the one whose fit predicts the calibration models
+/// best (the L3 is shared with other processes, so how much of it a model keeps between runs
+/// is measured, not read). Re-splits `samples` for it and returns it.
+pub fn choose_llc(samples: &mut [Sample], caches: &CacheSizes) -> u64 {
+    let mb = 1u64 << 20;
+    let mut candidates: Vec<u64> = [2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
+        .iter()
+        .map(|m| m * mb)
+        .filter(|&b| b >= 2 * caches.l2_bytes && b < caches.llc_bytes)
+        .collect();
+    candidates.push(caches.llc_bytes.max(caches.l2_bytes));
+    let mut best = (f64::INFINITY, caches.llc_bytes);
+    for llc in candidates {
+        let c = CacheSizes {
+            llc_bytes: llc,
+            ..*caches
+        };
+        for s in samples.iter_mut() {
+            s.node.split_weights(&c);
+        }
+        let e = whole_model_error(samples, &fit_kernels(samples));
+        if e < best.0 {
+            best = (e, llc);
+        }
+    }
+    let c = CacheSizes {
+        llc_bytes: best.1,
+        ..*caches
+    };
+    for s in samples.iter_mut() {
+        s.node.split_weights(&c);
+    }
+    best.1
 }
 
 /// Best-of-five read bandwidth (B/s) over a buffer of `bytes`, summed over `threads` threads
@@ -240,6 +245,17 @@ fn cpu_name() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
+/// `source` with its bandwidth part (a `; `-separated part starting with "bandwidth" or
+/// "read bandwidth") replaced by `measured`; the other parts (size, energy) are kept.
+fn replace_bandwidth_source(source: &str, measured: &str) -> String {
+    let mut parts: Vec<&str> = source
+        .split("; ")
+        .filter(|p| !p.starts_with("bandwidth") && !p.starts_with("read bandwidth"))
+        .collect();
+    parts.insert(parts.len().min(1), measured);
+    parts.join("; ")
+}
+
 /// Measures this host and returns `base` updated with the measurements: fp32 peak (FMA
 /// micro-benchmark x threads), L1/L2/DRAM read bandwidths, the fitted `[host_model]`.
 pub fn calibrate(base: &Profile, opts: &CalibrateOptions) -> Result<(Profile, Vec<Sample>)> {
@@ -247,9 +263,23 @@ pub fn calibrate(base: &Profile, opts: &CalibrateOptions) -> Result<(Profile, Ve
     let date = today();
     let threads = opts.threads.max(1);
     let tag = format!("measured by edgeopt hw calibrate on {date}, {threads} thread(s)");
-    let gflops = edgeopt_runtime::peak::fma_peak_gflops();
-    p.compute.fp32.peak_macs_per_s = gflops * 1e9 / 2.0 * threads as f64;
-    p.compute.fp32.source = format!("FMA micro-benchmark x {threads} thread(s), {tag}");
+    let [fp32, fp16, int8] = crate::host_peak::host_peaks(&tag);
+    for (t, peak) in [
+        (&mut p.compute.fp32, fp32),
+        (&mut p.compute.fp16, fp16),
+        (&mut p.compute.int8, int8),
+    ] {
+        t.peak_macs_per_s = peak.macs_per_s * threads as f64;
+        let kept: Vec<&str> = t
+            .source
+            .split("; ")
+            .filter(|p| p.starts_with("efficiency"))
+            .collect();
+        t.source = std::iter::once(peak.source)
+            .chain(kept.into_iter().map(str::to_string))
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
     p.device.cores = threads as u32;
     p.device.description = format!("this host: {} ({threads} thread(s))", cpu_name());
     for (level, size) in [
@@ -261,23 +291,14 @@ pub fn calibrate(base: &Profile, opts: &CalibrateOptions) -> Result<(Profile, Ve
             let bw = read_bandwidth(size, threads);
             if bw > 0.0 {
                 p.memory[i].bandwidth_bytes_per_s = bw;
-                let base = p.memory[i].source.clone();
-                let rest = base.rsplit("; ").next().unwrap_or_default();
-                let rest = if rest.starts_with("read bandwidth") {
-                    ""
-                } else {
-                    rest
-                };
-                p.memory[i].source = format!(
-                    "read bandwidth of a {} KB buffer, {tag}{}{rest}",
-                    size >> 10,
-                    if rest.is_empty() { "" } else { "; " }
-                );
+                let measured = format!("read bandwidth of a {} KB buffer, {tag}", size >> 10);
+                p.memory[i].source = replace_bandwidth_source(&p.memory[i].source, &measured);
             }
         }
     }
-    let caches = CacheSizes::of_this_host();
-    let (samples, outside) = measure_nodes(&calibration_cases(opts)?, opts, &caches)?;
+    let mut caches = CacheSizes::of_this_host();
+    let (mut samples, outside, canary_s) = measure_nodes(&calibration_cases(opts)?, opts, &caches)?;
+    caches.llc_bytes = choose_llc(&mut samples, &caches);
     let (per_run_s, per_run_s_per_byte) = fit_per_run(&outside);
     let files: Vec<String> = opts
         .model_files
@@ -299,6 +320,8 @@ pub fn calibrate(base: &Profile, opts: &CalibrateOptions) -> Result<(Profile, Ve
         ),
         l1_bytes: caches.l1_bytes,
         l2_bytes: caches.l2_bytes,
+        llc_bytes: caches.llc_bytes,
+        canary_s,
         per_run_s,
         per_run_s_per_byte,
         features: NODE_FEATURES.iter().map(|s| s.to_string()).collect(),

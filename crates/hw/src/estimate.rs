@@ -174,10 +174,7 @@ fn host_times(model: &Model, p: &Profile, opts: &EstimateOptions) -> Result<Vec<
     if opts.precision != Precision::Fp32 || !matches!(p.device.kind, Kind::Cpu | Kind::Mcu) {
         return Ok(vec![None; n]);
     }
-    let caches = crate::host_nodes::CacheSizes {
-        l1_bytes: hm.l1_bytes,
-        l2_bytes: hm.l2_bytes,
-    };
+    let caches = crate::host_nodes::CacheSizes::of_model(hm);
     let nodes = crate::host_nodes::host_nodes(&model.graph, opts.host_kernels.as_deref(), &caches)?;
     let density = 1.0 - opts.sparsity;
     let mut out = vec![None; n];

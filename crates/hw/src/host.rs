@@ -4,7 +4,10 @@
 //! feature can make a node faster). Nodes are keyed on the kernel the runtime lowered them to
 //! ([`crate::host_nodes`]).
 
-use crate::host_nodes::{HostNode, NF};
+use crate::host_nodes::{HostNode, NF, WEIGHT_FEATURES};
+
+/// Samples a key needs for its weight bytes to get one coefficient per cache level.
+pub const MIN_SAMPLES_PER_WEIGHT_LEVEL: usize = 40;
 use crate::nnls::nnls;
 use crate::profile::{HostModel, KernelModel};
 
@@ -78,12 +81,22 @@ pub struct FitSample {
 /// conditioning.
 pub fn fit(key: &str, samples: &[FitSample]) -> KernelModel {
     let (m, n) = (samples.len(), NF);
+    // With few samples the three weight levels are confounded with the other size features
+    // (measured: a 31-sample Winograd fit put its MAC cost on LLC weight bytes); they share
+    // one coefficient then.
+    let merge_weights = m < MIN_SAMPLES_PER_WEIGHT_LEVEL;
     let mut a = vec![0.0; m * n];
     let mut b = vec![0.0; m];
     for (r, s) in samples.iter().enumerate() {
         let w = s.weight / s.seconds.max(1e-12);
+        let mut f = s.features;
+        if merge_weights {
+            f[WEIGHT_FEATURES] += f[WEIGHT_FEATURES + 1] + f[WEIGHT_FEATURES + 2];
+            f[WEIGHT_FEATURES + 1] = 0.0;
+            f[WEIGHT_FEATURES + 2] = 0.0;
+        }
         for c in 0..n {
-            a[r * n + c] = s.features[c] * w;
+            a[r * n + c] = f[c] * w;
         }
         b[r] = s.weight;
     }
@@ -103,7 +116,11 @@ pub fn fit(key: &str, samples: &[FitSample]) -> KernelModel {
         }
     }
     let x = nnls(&a, &b, m, n);
-    let coef: Vec<f64> = x.iter().zip(&scale).map(|(v, s)| v / s).collect();
+    let mut coef: Vec<f64> = x.iter().zip(&scale).map(|(v, s)| v / s).collect();
+    if merge_weights {
+        coef[WEIGHT_FEATURES + 1] = coef[WEIGHT_FEATURES];
+        coef[WEIGHT_FEATURES + 2] = coef[WEIGHT_FEATURES];
+    }
     let rms = if m == 0 {
         0.0
     } else {
@@ -137,7 +154,7 @@ mod tests {
                 f[1] = macs;
                 f[3] = bytes;
                 f[5] = 7.0 * i as f64;
-                f[7] = bytes / 4.0 + (i % 3) as f64;
+                f[8] = bytes / 4.0 + (i % 3) as f64;
                 FitSample {
                     features: f,
                     seconds: 3e-6 + 2e-11 * macs + 1e-10 * bytes,
@@ -171,6 +188,8 @@ mod tests {
             calibration_set: String::new(),
             l1_bytes: 1,
             l2_bytes: 1,
+            llc_bytes: 1,
+            canary_s: 0.0,
             per_run_s: 0.0,
             per_run_s_per_byte: 0.0,
             features: crate::host_nodes::NODE_FEATURES
@@ -186,6 +205,7 @@ mod tests {
             kernel: "conv.depthwise".into(),
             key: "conv.depthwise.k3s2".into(),
             features: [1.0; NF],
+            run_bytes: 0,
         };
         assert_eq!(predict(&hm, &node), Some(2.0));
         node.kernel = "conv.im2col".into();

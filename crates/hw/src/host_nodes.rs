@@ -20,16 +20,20 @@ use edgeopt_passes::ops::fused_matmul::{FusedGemm, FusedMatMul};
 use serde::Serialize;
 
 /// Feature names, in coefficient order. "in_l2" / "beyond_l2" split a quantity by the share
-/// of the node's working set (activations + im2col buffer + weights) that fits the L2; the
-/// weights' split uses the model's total weights (what stays cached from one run to the next).
-pub const NODE_FEATURES: [&str; 13] = [
+/// of the node's reused working set (activations + im2col buffer; packed weights stream
+/// through once per node) that fits the L2. Weights are split by where they are when the next
+/// run reaches the node: the bytes one run touches (weights + activations written) decide
+/// what stays in the L2, in the effective last-level cache ([`CacheSizes::llc_bytes`]) or
+/// only in DRAM (cold weights).
+pub const NODE_FEATURES: [&str; 14] = [
     "one",
     "tiled_macs",
     "tiled_macs_beyond_l2",
     "act_bytes_in_l2",
     "act_bytes_beyond_l2",
     "weight_bytes_in_l2",
-    "weight_bytes_beyond_l2",
+    "weight_bytes_in_llc",
+    "weight_bytes_beyond_llc",
     "out_elems",
     "elem_ops",
     "transcendental_elems",
@@ -39,15 +43,21 @@ pub const NODE_FEATURES: [&str; 13] = [
 ];
 
 /// Indices of the features that scale with the weights' density (pruned variants).
-pub const DENSITY_FEATURES: [usize; 4] = [1, 2, 5, 6];
+pub const DENSITY_FEATURES: [usize; 5] = [1, 2, 5, 6, 7];
+
+/// Index of the first of the three weight features (in L2, in LLC, beyond).
+pub const WEIGHT_FEATURES: usize = 5;
 
 /// Number of features.
 pub const NF: usize = NODE_FEATURES.len();
 
-/// GEMM micro-tile (rows x columns) and the vector width the direct kernels use (fp32 lanes).
-const TILE_M: u64 = 6;
-const TILE_N: u64 = 16;
-const VEC: u64 = 8;
+/// The GEMM micro-tile (rows x columns) of the kernel table this process runs (12x32 with
+/// AVX-512, 6x16 with AVX2) and the vector width of the direct kernels (half a tile row:
+/// 16 fp32 lanes with AVX-512, 8 with AVX2).
+fn tile() -> (u64, u64, u64) {
+    let (m, n) = edgeopt_kernels::kernels().tile();
+    (m as u64, n as u64, (n as u64 / 2).max(1))
+}
 
 /// Ops that cost a polynomial or a division per element rather than an add or a compare.
 const TRANSCENDENTAL: &[&str] = &[
@@ -83,6 +93,10 @@ pub struct HostNode {
     /// op of a reference eval).
     pub key: String,
     pub features: [f64; NF],
+    /// Bytes one run of the whole model touches (weights + every activation written): the
+    /// reuse distance of this node's weights from one run to the next, which decides the
+    /// cache level they are found in.
+    pub run_bytes: u64,
 }
 
 impl HostNode {
@@ -99,21 +113,59 @@ impl HostNode {
     pub fn is_free(&self) -> bool {
         self.kernel == "alias"
     }
+
+    /// Re-splits the node's weight bytes for other cache sizes (calibration searches the
+    /// effective LLC size with it).
+    pub fn split_weights(&mut self, c: &CacheSizes) {
+        let f = &mut self.features[WEIGHT_FEATURES..WEIGHT_FEATURES + 3];
+        let w: f64 = f.iter().sum();
+        f.copy_from_slice(&weight_split(w, self.run_bytes as f64, c));
+    }
 }
 
-/// Cache sizes (bytes, one core) the features compare working sets with.
+/// `w` weight bytes split into (in L2, in LLC, beyond LLC) for a model whose run touches
+/// `model_w` bytes: the share of them each level can hold.
+fn weight_split(w: f64, model_w: f64, c: &CacheSizes) -> [f64; 3] {
+    let share = |cap: u64| {
+        if model_w > cap as f64 {
+            cap as f64 / model_w
+        } else {
+            1.0
+        }
+    };
+    let (l2, llc) = (share(c.l2_bytes), share(c.llc_bytes.max(c.l2_bytes)));
+    [w * l2, w * (llc - l2), w * (1.0 - llc)]
+}
+
+/// Cache sizes (bytes) the features compare working sets with.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct CacheSizes {
+    /// Per core.
     pub l1_bytes: u64,
+    /// Per core.
     pub l2_bytes: u64,
+    /// The last-level cache a model's weights can stay in between runs (the whole L3 from
+    /// sysfs; calibration fits an effective share of it).
+    pub llc_bytes: u64,
 }
 
 impl CacheSizes {
-    /// This machine's per-core L1d and L2 sizes from sysfs (Linux), else 32 KB / 1 MB.
+    /// The cache sizes a host model was calibrated with.
+    pub fn of_model(m: &crate::profile::HostModel) -> CacheSizes {
+        CacheSizes {
+            l1_bytes: m.l1_bytes,
+            l2_bytes: m.l2_bytes,
+            llc_bytes: m.llc_bytes,
+        }
+    }
+
+    /// This machine's per-core L1d and L2 and its L3 sizes from sysfs (Linux), else 32 KB /
+    /// 1 MB / 8 MB.
     pub fn of_this_host() -> CacheSizes {
         let mut c = CacheSizes {
             l1_bytes: 32 << 10,
             l2_bytes: 1 << 20,
+            llc_bytes: 8 << 20,
         };
         for i in 0..8 {
             let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{i}");
@@ -134,6 +186,7 @@ impl CacheSizes {
             match (level.trim(), ty.trim()) {
                 ("1", "Data") => c.l1_bytes = bytes,
                 ("2", _) => c.l2_bytes = bytes,
+                ("3", _) => c.llc_bytes = bytes,
                 _ => {}
             }
         }
@@ -207,11 +260,12 @@ fn features(
     l: &Layer,
     kernel: &str,
     c: &CacheSizes,
-    model_weight_bytes: u64,
+    run_bytes: u64,
 ) -> [f64; NF] {
     let x = dims(g, n.inputs.first().copied().flatten());
     let y = dims(g, n.outputs.first().copied().flatten());
     let w = dims(g, n.inputs.get(1).copied().flatten());
+    let (tile_m, tile_n, vec) = tile();
     let (mut tiled, mut rows, mut im2col) = (l.macs, 0u64, 0u64);
     let conv4 = match (&x, &w, &y) {
         (Some(x), Some(w), Some(y)) if x.len() == 4 && w.len() == 4 && y.len() == 4 => {
@@ -222,13 +276,13 @@ fn features(
     if kernel.starts_with("conv.depthwise") {
         if let Some((_, w, y)) = &conv4 {
             let (ch, oh, ow) = (y[0] * y[1], y[2], y[3]);
-            tiled = ch * oh * round_up(ow, VEC) * w[2] * w[3];
+            tiled = ch * oh * round_up(ow, vec) * w[2] * w[3];
             rows = ch * oh * w[2];
         }
     } else if let (true, Some(d)) = (kernel.starts_with("conv."), l.gemm) {
-        // Conv as GEMM: packed weights are the 6-row side, output pixels the 16-wide side.
-        tiled = round_up(d.n, TILE_M) * d.k * round_up(d.m, TILE_N) * d.groups;
-        rows = d.n.div_ceil(TILE_M) * d.m.div_ceil(TILE_N) * d.groups;
+        // Conv as GEMM: packed weights are the tile's row side, output pixels its column side.
+        tiled = round_up(d.n, tile_m) * d.k * round_up(d.m, tile_n) * d.groups;
+        rows = d.n.div_ceil(tile_m) * d.m.div_ceil(tile_n) * d.groups;
         if kernel == "conv.im2col" {
             im2col = d.k * d.m * d.groups * 4;
         } else if kernel == "conv.winograd" {
@@ -236,11 +290,11 @@ fn features(
         }
     } else if let Some(d) = l.gemm {
         if d.m == 1 || kernel.contains("gemv") {
-            tiled = d.k * round_up(d.n, VEC) * d.groups * d.m;
+            tiled = d.k * round_up(d.n, vec) * d.groups * d.m;
             rows = d.k * d.m;
         } else {
-            tiled = round_up(d.m, TILE_M) * d.k * round_up(d.n, TILE_N) * d.groups;
-            rows = d.m.div_ceil(TILE_M) * d.n.div_ceil(TILE_N) * d.groups;
+            tiled = round_up(d.m, tile_m) * d.k * round_up(d.n, tile_n) * d.groups;
+            rows = d.m.div_ceil(tile_m) * d.n.div_ceil(tile_n) * d.groups;
         }
     } else if kernel.starts_with("pool") || kernel.starts_with("reduce") {
         if let Some(y) = &y {
@@ -261,8 +315,8 @@ fn features(
     let (w, im) = (l.weight_bytes as f64, im2col as f64);
     let l2 = c.l2_bytes as f64;
     let fits = |bytes: f64| if bytes > l2 { l2 / bytes } else { 1.0 };
-    let node_fit = fits(act + w + im);
-    let weight_fit = fits(model_weight_bytes as f64);
+    let node_fit = fits(act + im);
+    let [w_l2, w_llc, w_dram] = weight_split(w, run_bytes as f64, c);
     let (cheap, transc) = op_counts(n);
     let out = l.out_elems as f64;
     let tiled = tiled as f64;
@@ -272,8 +326,9 @@ fn features(
         tiled * (1.0 - node_fit),
         act * node_fit,
         act * (1.0 - node_fit),
-        w * weight_fit,
-        w * (1.0 - weight_fit),
+        w_l2,
+        w_llc,
+        w_dram,
         out,
         out * cheap as f64,
         out * transc as f64,
@@ -320,10 +375,11 @@ pub fn host_nodes(
             &guessed
         }
     };
-    let model_weight_bytes: u64 = steps
+    let run_bytes: u64 = steps
         .iter()
+        .filter(|(_, k)| k != "alias")
         .filter_map(|(i, _)| layers.get(*i))
-        .map(|l| l.weight_bytes)
+        .map(|l| l.weight_bytes + l.act_out_bytes)
         .sum();
     let mut out = Vec::with_capacity(steps.len());
     for (i, kernel) in steps {
@@ -335,8 +391,9 @@ pub fn host_nodes(
             name: n.name.clone(),
             op_type: n.op_type().to_string(),
             key: key(graph, n, kernel),
-            features: features(graph, n, l, kernel, caches, model_weight_bytes),
+            features: features(graph, n, l, kernel, caches, run_bytes),
             kernel: kernel.clone(),
+            run_bytes,
         });
     }
     Ok(out)

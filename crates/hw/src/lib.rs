@@ -9,16 +9,20 @@
 
 pub mod calib_set;
 pub mod calibrate;
+pub mod canary;
 pub mod estimate;
 pub mod fpga;
 pub mod gpu;
 pub mod host;
 pub mod host_nodes;
+pub mod host_peak;
 pub mod layers;
+pub mod measure;
 pub mod memory;
 pub mod nnls;
 pub mod node_timing;
 pub mod profile;
+pub mod residuals;
 pub mod roofline;
 pub mod suite;
 pub mod svg;

@@ -1,19 +1,19 @@
 //! Per-node times inside the calibration models: every model gets a 1-thread session whose
-//! step times are read on the thread's CPU clock, then all models are profiled in interleaved
-//! rounds (so a slow spell of the shared machine does not hit one model's every run).
+//! step times are read on the thread's CPU clock, then all models are warmed up and profiled
+//! in interleaved rounds (so a slow spell of the shared machine does not hit one model's every
+//! run), as [`crate::measure`] describes.
 
 use crate::calib_set::CalibCase;
-use crate::calibrate::{
-    inputs_for, median, session, thread_cpu_seconds, CalibrateOptions, SINGLE_LAYER_WEIGHT,
-};
+use crate::calibrate::{inputs_for, session, CalibrateOptions, SINGLE_LAYER_WEIGHT};
+use crate::canary::Canary;
 use crate::host::io_bytes;
 use crate::host_nodes::{host_nodes, CacheSizes, HostNode};
+use crate::measure::{fastest_half, median, repeat, thread_cpu_seconds, Budget};
 use crate::{HwError, Result};
 use edgeopt_runtime::Session;
 use edgeopt_tensor::Tensor;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 /// One node measured inside a calibration model.
 #[derive(Clone, Debug, Serialize)]
@@ -21,7 +21,7 @@ pub struct Sample {
     pub case: String,
     #[serde(flatten)]
     pub node: HostNode,
-    /// Median seconds of the node over the fastest quarter of the profiled runs.
+    /// Median seconds of the node over the fastest half of the profiled runs.
     pub seconds: f64,
     /// Weight of the sample in the fit: the node's share of its model's time (rows are also
     /// divided by the node's time, so the fit minimizes errors relative to the whole model).
@@ -93,37 +93,41 @@ impl Profiled {
         })
     }
 
-    /// A warm-up run, then `runs` profiled runs, one run per profile: the runtime's step times
-    /// accumulate while profiling stays on, so it is switched off and on around every run.
-    fn round(&mut self, runs: usize) -> Result<()> {
-        let s = &mut self.session;
-        s.run(&self.inputs).map_err(rt)?;
-        for _ in 0..runs.max(1) {
-            s.set_profiling(true);
-            let (t0, c0) = (Instant::now(), thread_cpu_seconds());
-            s.run(&self.inputs).map_err(rt)?;
-            let whole = if self.cpu {
-                thread_cpu_seconds() - c0
-            } else {
-                t0.elapsed().as_secs_f64()
-            };
-            let steps: Vec<f64> = s.profile().iter().map(|p| p.time.as_secs_f64()).collect();
-            s.set_profiling(false);
-            let sum: f64 = steps.iter().sum();
-            self.runs.push((whole, steps, (whole - sum).max(0.0)));
-        }
+    /// Untimed runs (see [`Budget::warmup_runs`]).
+    fn warm_up(&mut self, b: &Budget) -> Result<()> {
+        let (s, inputs) = (&mut self.session, &self.inputs);
+        repeat(b.warmup_runs, b.warmup_s, || {
+            s.run(inputs).map(|_| ()).map_err(rt)
+        })?;
         Ok(())
     }
 
-    /// Of the fastest quarter of the runs (the others carry other processes' cache and core
-    /// contention; validation compares with the fastest runs too): per node, the median step
+    /// One round of profiled runs, one run per profile: the runtime's step times accumulate
+    /// while profiling stays on, so it is switched off and on around every run (outside the
+    /// timed span, which is the run alone).
+    fn round(&mut self, b: &Budget) -> Result<()> {
+        let (s, inputs, cpu, runs) = (&mut self.session, &self.inputs, self.cpu, &mut self.runs);
+        repeat(b.min_runs, b.min_round_s, || {
+            s.set_profiling(true);
+            let t = repeat(1, 0.0, || s.run(inputs).map(|_| ()).map_err(rt))?[0];
+            let whole = if cpu { t.cpu_s } else { t.wall_s };
+            let steps: Vec<f64> = s.profile().iter().map(|p| p.time.as_secs_f64()).collect();
+            s.set_profiling(false);
+            let sum: f64 = steps.iter().sum();
+            runs.push((whole, steps, (whole - sum).max(0.0)));
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Of the fastest half of the runs (the others carry other processes' cache and core
+    /// contention; validation compares with the same statistic): per node, the median step
     /// time; per run, the time outside the steps.
-    fn finish(mut self) -> (Vec<Sample>, IoOverhead) {
-        self.runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        self.runs.truncate(self.runs.len().div_ceil(4));
+    fn finish(self) -> (Vec<Sample>, IoOverhead) {
+        let whole: Vec<f64> = self.runs.iter().map(|r| r.0).collect();
         let mut per_step: Vec<Vec<f64>> = vec![Vec::new(); self.kernels.len()];
         let mut outside = Vec::new();
-        for (_, steps, out) in &self.runs {
+        for (_, steps, out) in fastest_half(&whole).into_iter().map(|i| &self.runs[i]) {
             for (v, t) in per_step.iter_mut().zip(steps) {
                 v.push(*t);
             }
@@ -161,23 +165,29 @@ impl Profiled {
     }
 }
 
-/// Profiles every model of `cases`: `rounds` interleaved rounds of `runs / rounds` runs each.
-/// Returns the node samples and, per model, its I/O bytes and time outside the nodes.
+/// Profiles every model of `cases`: a warm-up round, then `opts.budget.rounds` interleaved
+/// rounds, the [`Canary`] timed in each. Returns the node samples, per model its I/O bytes and
+/// time outside the nodes, and the canary's seconds.
 pub fn measure_nodes(
     cases: &[CalibCase],
     opts: &CalibrateOptions,
     caches: &CacheSizes,
-) -> Result<(Vec<Sample>, Vec<IoOverhead>)> {
+) -> Result<(Vec<Sample>, Vec<IoOverhead>, f64)> {
     let mut ready = cases
         .iter()
         .map(|c| Profiled::new(c, opts.threads, caches))
         .collect::<Result<Vec<_>>>()?;
-    let rounds = opts.rounds.clamp(1, opts.runs.max(1));
-    let per_round = opts.runs.max(1).div_ceil(rounds);
-    for _ in 0..rounds {
+    let mut canary = Canary::new()?;
+    let b = &opts.budget;
+    canary.warm_up(b)?;
+    for p in &mut ready {
+        p.warm_up(b)?;
+    }
+    for _ in 0..b.rounds.max(1) {
         for p in &mut ready {
-            p.round(per_round)?;
+            p.round(b)?;
         }
+        canary.round(b)?;
     }
     let mut samples = Vec::new();
     let mut outside = Vec::new();
@@ -186,5 +196,5 @@ pub fn measure_nodes(
         samples.extend(s);
         outside.push(o);
     }
-    Ok((samples, outside))
+    Ok((samples, outside, canary.seconds()))
 }

@@ -226,6 +226,13 @@ pub struct HostModel {
     /// Per-core cache sizes the features compare working sets with (sysfs of this host).
     pub l1_bytes: u64,
     pub l2_bytes: u64,
+    /// The share of the shared last-level cache a model's weights stay in between runs:
+    /// chosen by calibration (the candidate size whose fit predicts the calibration models
+    /// best; the L3 is shared with other processes and tenants).
+    pub llc_bytes: u64,
+    /// CPU seconds of the canary models during calibration (`crate::canary`): `hw validate`
+    /// compares the canary's time then with this to measure the machine's drift.
+    pub canary_s: f64,
     /// Time per run outside the nodes (checking and copying inputs, copying outputs):
     /// `per_run_s + per_run_s_per_byte x` the bytes of the graph's inputs and outputs.
     pub per_run_s: f64,
@@ -254,8 +261,8 @@ pub struct Profile {
 /// The profiles shipped with edgeopt, compiled into the binary.
 pub const BUILTIN: &[(&str, &str)] = &[
     (
-        "host-epyc-avx2",
-        include_str!("../../../profiles/host-epyc-avx2.toml"),
+        "host-xeon-icelake-avx512",
+        include_str!("../../../profiles/host-xeon-icelake-avx512.toml"),
     ),
     (
         "cortex-a53",
@@ -284,12 +291,29 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Other names of built-in profiles: `host` is this machine's calibrated profile;
+/// `host-epyc-avx2` is its name before session 4 (the brief's machine description; the
+/// CPU is an Intel Xeon Ice Lake with AVX-512 and VNNI).
+pub const ALIASES: &[(&str, &str)] = &[
+    ("host", "host-xeon-icelake-avx512"),
+    ("host-epyc-avx2", "host-xeon-icelake-avx512"),
+];
+
+/// The built-in profile `name` (or an alias of one): its canonical name and TOML text.
+pub fn builtin(name: &str) -> Option<(&'static str, &'static str)> {
+    let name = ALIASES
+        .iter()
+        .find(|(a, _)| *a == name)
+        .map_or(name, |(_, to)| *to);
+    BUILTIN.iter().find(|(n, _)| *n == name).copied()
+}
+
 impl Profile {
     /// Parses and validates a profile; `origin` (a file name) prefixes every error.
     /// A profile without its `[host_model]` (the base `edgeopt hw calibrate` measures into;
     /// a model fitted with other features does not have to parse).
     pub fn load_base(name_or_path: &str) -> Result<Profile> {
-        let text = match BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+        let text = match builtin(name_or_path) {
             Some((_, t)) => t.to_string(),
             None => std::fs::read_to_string(name_or_path).map_err(|e| HwError::Io {
                 path: name_or_path.into(),
@@ -320,7 +344,7 @@ impl Profile {
 
     /// A built-in profile by name, or a TOML file by path.
     pub fn load(name_or_path: &str) -> Result<Profile> {
-        if let Some((n, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+        if let Some((n, text)) = builtin(name_or_path) {
             return Profile::parse(text, &format!("profiles/{n}.toml"));
         }
         let path = Path::new(name_or_path);

@@ -1,10 +1,13 @@
 //! Validation of the host cost model: whole models (zoo models at several widths, depths and
 //! resolutions, plus ONNX files) estimated on the runtime's prepared graph and measured
-//! through the runtime's `Session` (1 thread, median of N runs). The host model is calibrated
-//! on the single-layer models of [`crate::suite`], never on these whole models.
+//! through the runtime's `Session` (1 thread, warmed up, interleaved rounds, the thread's CPU
+//! time; see [`crate::measure`]). The host model is calibrated on other models
+//! ([`crate::calib_set`]), never on these.
 
-use crate::calibrate::{median, session, time_runs, Clock};
+use crate::calibrate::session;
+use crate::canary::Canary;
 use crate::estimate::{estimate, prepare_runtime, EstimateOptions};
+use crate::measure::{even_odd, fast_half, median, rel_diff, repeat, Budget, Clock, RunTime};
 use crate::profile::Profile;
 use crate::{HwError, Result};
 use edgeopt_ir::Model;
@@ -30,9 +33,18 @@ pub struct ValidationRow {
     pub measured_s: f64,
     /// (predicted - measured) / measured.
     pub rel_error: f64,
+    /// (predicted x the canary's drift - measured) / measured: the model's error with the
+    /// machine's drift since calibration taken out ([`crate::canary`]).
+    pub adjusted_error: f64,
+    /// The same statistic over wall-clock times (for reference: on a shared machine it carries
+    /// the waits for a core).
+    pub measured_wall_s: f64,
+    /// The statistic over the even rounds minus over the odd rounds, relative: how well the
+    /// measurement reproduces itself.
+    pub self_diff: f64,
     /// Nodes that ran through the reference eval (the host model does not cover them).
     pub fallback_nodes: usize,
-    /// Every timed run, seconds, in the order taken.
+    /// Every timed run on the compared clock, seconds, in the order taken.
     pub times_s: Vec<f64>,
 }
 
@@ -44,15 +56,23 @@ pub struct ValidationReport {
     pub calibration_set: String,
     pub clock: Clock,
     pub stat: Stat,
-    pub runs: usize,
-    pub rounds: usize,
+    pub budget: Budget,
     pub rows: Vec<ValidationRow>,
     /// Share of models within ±10% of the measured latency.
     pub within_10pct: f64,
     pub median_abs_rel_error: f64,
+    /// The canary's CPU time now / during calibration (1 when either is unknown).
+    pub canary_drift: f64,
+    /// The same two with the drift taken out.
+    pub within_10pct_adjusted: f64,
+    pub median_abs_adjusted_error: f64,
     pub spearman: f64,
     /// Share of models whose even and odd rounds agree within ±10% (measurement noise).
     pub self_agreement_10pct: f64,
+    /// The same within ±5%.
+    pub self_agreement_5pct: f64,
+    /// Median |even - odd| / min over the models.
+    pub self_median_diff: f64,
     /// 1-minute load average when the measurement ended.
     pub load_average: f64,
     /// Models that could not be run or estimated, with why.
@@ -238,6 +258,9 @@ pub fn prepare_case(case: &ValidationCase, profile: &Profile) -> Result<Ready> {
             predicted_s: e.latency_s,
             measured_s: 0.0,
             rel_error: 0.0,
+            adjusted_error: 0.0,
+            measured_wall_s: 0.0,
+            self_diff: 0.0,
             fallback_nodes: session.fallback_nodes().len(),
             times_s: Vec::new(),
         },
@@ -250,77 +273,100 @@ pub fn prepare_case(case: &ValidationCase, profile: &Profile) -> Result<Ready> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stat {
-    /// The fastest run: on a shared machine the most reproducible (the others carry other
-    /// processes' cache and core contention), and what calibration measures.
+    /// The median of the fastest half ([`crate::measure::fast_half`]): what calibration fits.
+    FastHalf,
+    /// The fastest run (drifts lower with more runs).
     Min,
+    /// The median run (carries other processes' contention on a shared machine).
     Median,
 }
 
 impl Stat {
     pub fn of(self, v: &[f64]) -> f64 {
         match self {
+            Stat::FastHalf => fast_half(v),
             Stat::Min => v.iter().copied().fold(f64::INFINITY, f64::min),
             Stat::Median => median(&mut v.to_vec()),
         }
     }
 }
 
-/// Times every ready case: `rounds` rounds over all cases (so load changes on a shared machine
-/// hit every model alike), each a warm-up run and `runs / rounds` timed runs back to back
-/// (caches warm as in repeated inference). Returns, per case, the times of each round.
+fn run_case(r: &mut Ready) -> impl FnMut() -> Result<()> + '_ {
+    let (s, inputs) = (&mut r.session, &r.inputs);
+    move || {
+        s.run(inputs)
+            .map(|_| ())
+            .map_err(|e| HwError::Invalid(format!("runtime: {e}")))
+    }
+}
+
+/// Times every ready case: a warm-up round, then `budget.rounds` rounds over all cases (so
+/// load changes on a shared machine hit every model alike), each case's runs back to back
+/// (caches warm as in repeated inference). Returns, per case, the times of each round (empty
+/// for a case whose run failed).
 pub fn measure_interleaved(
     ready: &mut [Ready],
-    runs: usize,
-    rounds: usize,
-    clock: Clock,
-) -> Vec<Vec<Vec<f64>>> {
-    let rounds = rounds.clamp(1, runs.max(1));
-    let per_round = runs.max(1).div_ceil(rounds);
-    let mut times: Vec<Vec<Vec<f64>>> = vec![Vec::new(); ready.len()];
+    budget: &Budget,
+    mut canary: Option<&mut Canary>,
+) -> Vec<Vec<Vec<RunTime>>> {
+    let mut times: Vec<Vec<Vec<RunTime>>> = vec![Vec::new(); ready.len()];
     let mut failed = vec![false; ready.len()];
-    for _ in 0..rounds {
+    if let Some(c) = canary.as_deref_mut() {
+        if c.warm_up(budget).is_err() {
+            canary = None;
+        }
+    }
+    for (k, r) in ready.iter_mut().enumerate() {
+        failed[k] = repeat(budget.warmup_runs, budget.warmup_s, run_case(r)).is_err();
+    }
+    for _ in 0..budget.rounds.max(1) {
+        if let Some(c) = canary.as_deref_mut() {
+            if c.round(budget).is_err() {
+                canary = None;
+            }
+        }
         for (k, r) in ready.iter_mut().enumerate() {
             if failed[k] {
                 continue;
             }
-            match time_runs(&mut r.session, &r.inputs, per_round, 1, clock) {
+            match repeat(budget.min_runs, budget.min_round_s, run_case(r)) {
                 Ok(t) => times[k].push(t),
                 Err(_) => failed[k] = true,
             }
         }
     }
+    for (k, f) in failed.iter().enumerate() {
+        if *f {
+            times[k].clear();
+        }
+    }
     times
 }
 
-/// Fills the measured time and error of each row from its rounds; returns the share of models
-/// whose even and odd rounds agree within 10% on `stat` (how reproducible the measurement
-/// itself is on this machine right now: the ceiling for any prediction).
-pub fn fill_measured(ready: &mut [Ready], times: &[Vec<Vec<f64>>], stat: Stat) -> f64 {
-    let (mut agree, mut n) = (0usize, 0usize);
+/// Fills the measured times, error and self-difference of each row from its rounds; returns
+/// the rows' |self_diff| values (how reproducible the measurement itself is on this machine
+/// right now: the ceiling for any prediction).
+pub fn fill_measured(
+    ready: &mut [Ready],
+    times: &[Vec<Vec<RunTime>>],
+    clock: Clock,
+    stat: Stat,
+) -> Vec<f64> {
+    let mut diffs = Vec::new();
     for (r, rounds) in ready.iter_mut().zip(times) {
-        let all: Vec<f64> = rounds.iter().flatten().copied().collect();
+        let all: Vec<f64> = rounds.iter().flatten().map(|t| clock.of(t)).collect();
+        let wall: Vec<f64> = rounds.iter().flatten().map(|t| t.wall_s).collect();
         let m = stat.of(&all);
         r.row.times_s = all;
         r.row.measured_s = m;
+        r.row.measured_wall_s = stat.of(&wall);
         r.row.rel_error = (r.row.predicted_s - m) / m.max(1e-12);
-        let half = |parity: usize| -> Vec<f64> {
-            rounds
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % 2 == parity)
-                .flat_map(|(_, t)| t.iter().copied())
-                .collect()
-        };
-        let (a, b) = (half(0), half(1));
-        if !a.is_empty() && !b.is_empty() {
-            n += 1;
-            let (a, b) = (stat.of(&a), stat.of(&b));
-            if (a - b).abs() <= 0.10 * a.min(b) {
-                agree += 1;
-            }
+        if let Some((a, b)) = even_odd(rounds, |t| clock.of(t), |v| stat.of(v)) {
+            r.row.self_diff = rel_diff(a, b);
+            diffs.push(r.row.self_diff.abs());
         }
     }
-    agree as f64 / n.max(1) as f64
+    diffs
 }
 
 /// Ranks (1-based, ties averaged).
@@ -367,10 +413,8 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
 /// How to validate.
 #[derive(Clone, Copy, Debug)]
 pub struct ValidateOptions {
-    /// Timed runs per model.
-    pub runs: usize,
-    /// Interleaved rounds the runs are split into.
-    pub rounds: usize,
+    /// Warm-up, rounds and runs per model.
+    pub budget: Budget,
     pub clock: Clock,
     pub stat: Stat,
 }
@@ -378,10 +422,9 @@ pub struct ValidateOptions {
 impl Default for ValidateOptions {
     fn default() -> Self {
         ValidateOptions {
-            runs: 16,
-            rounds: 4,
+            budget: Budget::default(),
             clock: Clock::ThreadCpu,
-            stat: Stat::Min,
+            stat: Stat::FastHalf,
         }
     }
 }
@@ -401,11 +444,43 @@ pub fn validate(
             Err(e) => skipped.push((c.name.clone(), e.to_string())),
         }
     }
-    let times = measure_interleaved(&mut ready, opts.runs, opts.rounds, opts.clock);
-    let agreement = fill_measured(&mut ready, &times, opts.stat);
-    let rows = ready.into_iter().map(|r| r.row).collect();
+    let mut canary = Canary::new().ok();
+    let times = measure_interleaved(&mut ready, &opts.budget, canary.as_mut());
+    let mut diffs = fill_measured(&mut ready, &times, opts.clock, opts.stat);
+    let calibrated = profile.host_model.as_ref().map_or(0.0, |h| h.canary_s);
+    let now = canary.map_or(0.0, |c| c.seconds());
+    let drift = if calibrated > 0.0 && now > 0.0 && opts.clock == Clock::ThreadCpu {
+        now / calibrated
+    } else {
+        1.0
+    };
+    for r in &mut ready {
+        let m = r.row.measured_s.max(1e-12);
+        r.row.adjusted_error = (r.row.predicted_s * drift - m) / m;
+    }
+    let mut rows = Vec::new();
+    for (r, t) in ready.into_iter().zip(&times) {
+        if t.is_empty() {
+            skipped.push((r.row.name, "a run failed".into()));
+        } else {
+            rows.push(r.row);
+        }
+    }
     let mut r = summarize(profile, opts, rows, skipped);
-    r.self_agreement_10pct = agreement;
+    r.canary_drift = drift;
+    let nrows = r.rows.len().max(1) as f64;
+    r.within_10pct_adjusted = r
+        .rows
+        .iter()
+        .filter(|x| x.adjusted_error.abs() <= 0.10)
+        .count() as f64
+        / nrows;
+    let mut adj: Vec<f64> = r.rows.iter().map(|x| x.adjusted_error.abs()).collect();
+    r.median_abs_adjusted_error = median(&mut adj);
+    let n = diffs.len().max(1) as f64;
+    r.self_agreement_10pct = diffs.iter().filter(|d| **d <= 0.10).count() as f64 / n;
+    r.self_agreement_5pct = diffs.iter().filter(|d| **d <= 0.05).count() as f64 / n;
+    r.self_median_diff = median(&mut diffs);
     r
 }
 
@@ -430,12 +505,16 @@ pub fn summarize(
             .unwrap_or_default(),
         clock: opts.clock,
         stat: opts.stat,
-        runs: opts.runs,
-        rounds: opts.rounds,
+        budget: opts.budget,
         within_10pct: within,
         median_abs_rel_error: median(&mut abs),
+        canary_drift: 1.0,
+        within_10pct_adjusted: within,
+        median_abs_adjusted_error: median(&mut abs.clone()),
         spearman: spearman(&p, &m),
         self_agreement_10pct: 0.0,
+        self_agreement_5pct: 0.0,
+        self_median_diff: 0.0,
         load_average: load_average(),
         rows,
         skipped,

@@ -7,7 +7,7 @@ use edgeopt_zoo::{BatchDim, ZooConfig};
 
 #[test]
 fn estimate_peak_equals_session_memory_plan() {
-    let p = Profile::load("host-epyc-avx2").unwrap();
+    let p = Profile::load("host-xeon-icelake-avx512").unwrap();
     for (name, width, res) in [
         ("mlp", 1.0, None),
         ("lenet", 1.0, None),

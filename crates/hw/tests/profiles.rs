@@ -64,3 +64,20 @@ fn user_profiles_load_from_a_path_and_unknown_names_are_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn host_aliases_name_the_calibrated_host_profile() {
+    let host = Profile::load("host-xeon-icelake-avx512").unwrap();
+    assert!(host.host_model.is_some());
+    for alias in ["host", "host-epyc-avx2"] {
+        assert_eq!(Profile::load(alias).unwrap(), host, "{alias}");
+        assert!(Profile::load_base(alias).unwrap().host_model.is_none());
+    }
+    // Every field of the host profile says where it comes from.
+    for m in &host.memory {
+        assert!(!m.source.is_empty(), "{}", m.name);
+    }
+    for t in [&host.compute.fp32, &host.compute.fp16, &host.compute.int8] {
+        assert!(!t.source.is_empty());
+    }
+}

@@ -14,12 +14,13 @@ use edgeopt_kernels::conv::{Conv2dShape, ConvAlgo, PackedConv};
 use edgeopt_kernels::Activation;
 use support::{avx512_peak, fma_peak, median, time};
 
-const ALGOS: [ConvAlgo; 5] = [
+const ALGOS: [ConvAlgo; 6] = [
     ConvAlgo::Im2colGemm,
     ConvAlgo::Pointwise,
     ConvAlgo::Depthwise,
     ConvAlgo::Winograd,
     ConvAlgo::Direct,
+    ConvAlgo::Thin,
 ];
 
 /// `(net, count, in_c, hw, out_c, kernel, stride, groups)`; padding is `kernel / 2`.
@@ -78,6 +79,19 @@ const LAYERS: &[Layer] = &[
     ("mobilenetv2", 1, 320, 7, 1280, 1, 1, 1),
     ("mnist_cnn", 1, 1, 28, 32, 3, 1, 1),
     ("mnist_cnn", 1, 32, 14, 64, 3, 1, 1),
+    // Channel-pruned (50%) ResNet-18 and PP-OCRv4 det (640x640), with det's unpruned layers.
+    ("pruned_r18", 1, 3, 224, 32, 7, 2, 1),
+    ("pruned_r18", 4, 32, 56, 32, 3, 1, 1),
+    ("pruned_r18", 1, 32, 56, 64, 3, 2, 1),
+    ("pruned_r18", 3, 64, 28, 64, 3, 1, 1),
+    ("pruned_r18", 3, 128, 14, 128, 3, 1, 1),
+    ("pruned_r18", 3, 256, 7, 256, 3, 1, 1),
+    ("ppocr_det", 1, 3, 640, 16, 3, 2, 1),
+    ("ppocr_det", 2, 96, 160, 24, 3, 1, 1),
+    ("ppocr_det", 1, 96, 80, 24, 3, 1, 1),
+    ("pruned_det", 1, 3, 640, 8, 3, 2, 1),
+    ("pruned_det", 2, 48, 160, 12, 3, 1, 1),
+    ("pruned_det", 1, 48, 80, 12, 3, 1, 1),
 ];
 
 fn random(len: usize, mut s: u64) -> Vec<f32> {
@@ -121,8 +135,8 @@ fn main() {
         gflops(avx512),
     );
     println!();
-    println!("| net | layer | x | MFLOP | im2col | pointwise | depthwise | winograd F2 | winograd F4 | direct | im2col wide | auto pick | auto 1t | % peak | auto 2t |");
-    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
+    println!("| net | layer | x | MFLOP | im2col | pointwise | depthwise | winograd F2 | winograd F4 | direct | thin | im2col wide | auto pick | auto 1t | % peak | auto 2t |");
+    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
     let mut totals: Vec<(&str, f64, f64)> = Vec::new();
     for layer in LAYERS {
         let (net, count, c, hw, m, k, stride, groups) = *layer;

@@ -1,14 +1,15 @@
 //! Sparse-weight products (CSR, `edgeopt_kernels::sparse`) against the dense packed GEMM on the
 //! same shapes, single thread, at 50-95% unstructured sparsity. Prints a markdown table of
 //! microseconds per call and the speedup over dense; the crossover tells the runtime when a
-//! pruned layer should switch to the sparse kernel. Dense Gemm-layout weights are packed once
-//! (as the runtime does); 1x1 convolutions pack their activations every call.
+//! pruned layer should switch to the sparse kernel. Dense weights are packed once, as the
+//! runtime does (Gemm: `PackedB`; 1x1 convolutions: `PackedConv`).
 //!
 //! `cargo bench -p edgeopt-kernels --bench sparse [-- ROUNDS]`
 
 use std::hint::black_box;
 use std::time::Instant;
 
+use edgeopt_kernels::conv::{Conv2dShape, ConvAlgo, PackedConv};
 use edgeopt_kernels::sparse::{CsrMatrix, SparseImpl};
 use edgeopt_kernels::{Activation, Bias, GemmParams, Kernels, MatMut, MatRef, PackedB};
 
@@ -117,17 +118,20 @@ fn main() {
                 black_box(&y);
             })
         } else {
-            let params = GemmParams {
-                bias: Bias::PerRow(&bias),
-                activation: Activation::Relu,
-                ..GemmParams::default()
-            };
-            let wm = MatRef::row_major(&w, m, k).unwrap();
-            let xm = MatRef::row_major(&x, k, n).unwrap();
+            // The runtime packs constant 1x1 weights once too (`PackedConv`, pointwise).
+            let shape = Conv2dShape::simple(1, k, 1, n, m, 1);
+            let conv = PackedConv::with_kernels(
+                dense_k,
+                &shape,
+                &w,
+                Some(&bias),
+                Activation::Relu,
+                ConvAlgo::Auto,
+            )
+            .unwrap();
+            let mut scratch = vec![0f32; conv.scratch_len()];
             time(rounds, &mut || {
-                dense_k
-                    .gemm(&params, wm, xm, MatMut::row_major(&mut y, m, n).unwrap())
-                    .unwrap();
+                conv.run(&x, &mut y, &mut scratch, 1).unwrap();
                 black_box(&y);
             })
         };

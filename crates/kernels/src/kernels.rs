@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use crate::arch::{self, ActKernel, GemvKernel, MicroKernel};
-use crate::conv::{DepthwiseKernel, PointwiseKernel, WinogradTransforms};
+use crate::conv::{DepthwiseBlockKernel, DepthwiseKernel, PointwiseKernel, WinogradTransforms};
 use crate::elementwise::{BinaryKernel, UnaryKernel};
 use crate::norm::NormKernel;
 use crate::softmax::SoftmaxKernel;
@@ -39,6 +39,7 @@ pub struct Kernels {
     pub(crate) gemv_dots: GemvKernel,
     pub(crate) act: ActKernel,
     pub(crate) depthwise: DepthwiseKernel,
+    pub(crate) depthwise_block: DepthwiseBlockKernel,
     pub(crate) pointwise: PointwiseKernel,
     pub(crate) winograd: WinogradTransforms,
     pub(crate) unary: UnaryKernel,

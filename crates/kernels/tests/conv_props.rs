@@ -22,13 +22,14 @@ fn random(len: usize, mut s: u64) -> Vec<f32> {
         .collect()
 }
 
-const ALGOS: [ConvAlgo; 6] = [
+const ALGOS: [ConvAlgo; 7] = [
     ConvAlgo::Auto,
     ConvAlgo::Im2colGemm,
     ConvAlgo::Pointwise,
     ConvAlgo::Depthwise,
     ConvAlgo::Winograd,
     ConvAlgo::Direct,
+    ConvAlgo::Thin,
 ];
 
 /// Runs `shape` with every algorithm and table that accept it; returns how many ran.
@@ -192,6 +193,13 @@ fn network_layers() {
         (8, 16, 1, 2, 1, 14),
         (64, 64, 3, 1, 1, 12),
         (64, 72, 3, 1, 1, 6),
+        // Thin layers: rows of several 32-pixel passes plus vector and partial tails,
+        // 8- and 12-channel blocks with padded channels, stride 2 on odd widths.
+        (48, 12, 3, 1, 1, 75),
+        (9, 20, 3, 1, 1, 40),
+        (3, 13, 3, 2, 1, 71),
+        (4, 8, 7, 2, 1, 45),
+        (6, 25, 5, 1, 1, 19),
     ] {
         let mut s = Conv2dShape::simple(1, c, hw, hw, m, k);
         (s.stride_h, s.stride_w, s.groups) = (stride, stride, groups);
@@ -208,7 +216,9 @@ fn network_layers() {
     assert_eq!(pick(&layers[1]), ConvAlgo::Depthwise);
     assert_eq!(pick(&layers[3]), ConvAlgo::Pointwise);
     assert_eq!(pick(&layers[10]), ConvAlgo::Winograd);
-    assert_eq!(pick(&layers[0]), ConvAlgo::Im2colGemm);
+    assert_eq!(pick(&layers[0]), ConvAlgo::Thin);
+    assert_eq!(pick(&layers[7]), ConvAlgo::Im2colGemm);
+    assert_eq!(pick(&layers[12]), ConvAlgo::Thin);
     for (i, s) in layers.iter().enumerate() {
         for threads in [1, 2] {
             check(s, Activation::Relu, true, threads, i as u64);

@@ -13,13 +13,15 @@
 //! - **Fine-tuning** ([`finetune`]): masked or shrunk models trained with
 //!   [`edgeopt_train::Trainer`], gradual pruning on the cubic schedule ([`schedule`]) with
 //!   resumable checkpoints.
-//! - **Reports** ([`report`]): parameters, nonzeros and MACs per layer.
+//! - **Reports** ([`report`]): parameters, nonzeros and MACs per layer; [`latency`]: models
+//!   timed in alternation on the runtime, per step.
 #![deny(missing_docs)]
 
 mod attrs;
 pub mod channel;
 pub mod depgraph;
 pub mod finetune;
+pub mod latency;
 pub mod report;
 pub mod rules;
 pub mod schedule;

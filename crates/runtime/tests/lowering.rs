@@ -283,6 +283,8 @@ fn pooling_softmax_concat_transpose_match_reference() {
         (2, 1, 1, 5, 7),
         (3, 2, 2, 9, 11),
         (2, 3, 1, 7, 8),
+        // Rows longer than the 2x2 stride-2 path's 64-output chunk.
+        (2, 2, 1, 6, 141),
     ] {
         let mut b = ModelBuilder::new(13);
         b.input("x", &[1, 5, h, w]).node(

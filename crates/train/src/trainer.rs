@@ -86,6 +86,9 @@ pub struct Trainer {
     pub masks: Vec<Option<Vec<f32>>>,
     /// Teacher model for distillation (its first output are the logits).
     pub teacher: Option<Model>,
+    /// The teacher's logits per training sample: [`train_epoch`](Self::train_epoch) reads them
+    /// instead of running `teacher` (only without augmentation).
+    pub teacher_cache: Option<crate::TeacherCache>,
     /// Compiled sessions of the training graph and the teacher, built on first use.
     sessions: Sessions,
 }
@@ -114,7 +117,7 @@ pub fn session_options(threads: usize) -> SessionOptions {
 
 /// `model` with the leading dim of its first input symbolic (models exported for batch 1
 /// run on whole batches).
-fn batch_free(model: &Model) -> Model {
+pub(crate) fn batch_free(model: &Model) -> Model {
     let mut model = model.clone();
     let g = &mut model.graph;
     if let Some(x) = edgeopt_ir::exec::feed_inputs(g).first() {
@@ -125,7 +128,7 @@ fn batch_free(model: &Model) -> Model {
 }
 
 /// Runs `feeds` on the session in `slot`, building it from `model()` on first use.
-fn session_run(
+pub(crate) fn session_run(
     slot: &mut Option<Session>,
     model: impl FnOnce() -> Model,
     threads: usize,
@@ -211,6 +214,7 @@ impl Trainer {
             step: 0,
             config,
             teacher: None,
+            teacher_cache: None,
             sessions: Sessions::default(),
         })
     }
@@ -271,9 +275,21 @@ impl Trainer {
 
     /// One optimizer step on a batch; returns (loss, correct predictions).
     pub fn train_step(&mut self, x: Tensor, y: Tensor) -> Result<(f64, usize)> {
+        self.train_step_with(x, y, None)
+    }
+
+    /// [`train_step`](Self::train_step) with the teacher's logits of the batch given (else the
+    /// teacher runs on `x` when there is one).
+    pub fn train_step_with(
+        &mut self,
+        x: Tensor,
+        y: Tensor,
+        teacher_logits: Option<Tensor>,
+    ) -> Result<(f64, usize)> {
         let threads = self.config.threads;
-        let teacher = match &self.teacher {
-            Some(t) => Some(tensor_of(
+        let teacher = match (&self.teacher, teacher_logits) {
+            (_, Some(z)) => Some(z),
+            (Some(t), None) => Some(tensor_of(
                 &session_run(
                     &mut self.sessions.teacher,
                     || batch_free(t),
@@ -283,7 +299,7 @@ impl Trainer {
                 .context("running the teacher")?[0],
                 "teacher output",
             )?),
-            None => None,
+            (None, None) => None,
         };
         let feeds = self.feeds(x, y.clone(), teacher)?;
         if self.sessions.train.is_none() {
@@ -363,6 +379,18 @@ impl Trainer {
                 augment: self.config.augment.clone(),
             },
         )?;
+        if let Some(c) = &self.teacher_cache {
+            if !self.config.augment.is_identity() {
+                bail!("cached teacher logits need training without augmentation");
+            }
+            if c.samples != data.len() {
+                bail!(
+                    "the teacher cache holds {} samples, the training set {}",
+                    c.samples,
+                    data.len()
+                );
+            }
+        }
         let epoch = self.epoch as u64;
         let order = loader.order(epoch);
         let batches = loader.num_batches();
@@ -376,7 +404,11 @@ impl Trainer {
             let b = loader.batch(epoch, &order, k)?;
             let n = b.indices.len();
             st.lr = self.schedule.lr(self.step);
-            let (l, r) = self.train_step(b.features, b.labels)?;
+            let cached = match &self.teacher_cache {
+                Some(c) => Some(c.rows(&b.indices)?),
+                None => None,
+            };
+            let (l, r) = self.train_step_with(b.features, b.labels, cached)?;
             loss_sum += l * n as f64;
             right += r;
             st.samples += n;

@@ -12,7 +12,7 @@ pub struct Args {
     /// The ONNX model.
     model: PathBuf,
     /// A built-in profile name (see `edgeopt hw list`) or a profile TOML file (e.g. the
-    /// `profiles/host-epyc-avx2.toml` that `edgeopt hw calibrate` just wrote). Repeatable.
+    /// `profiles/host-xeon-icelake-avx512.toml` that `edgeopt hw calibrate` just wrote). Repeatable.
     #[arg(long = "device", required = true)]
     devices: Vec<String>,
     /// Precision(s) to run in: fp32, fp16, int8. Repeatable (e.g. fp32 and int8 side by side).

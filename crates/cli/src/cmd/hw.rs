@@ -7,6 +7,10 @@ use edgeopt_hw::profile::{Profile, BUILTIN};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+/// Where `hw calibrate` writes the host profile and `hw validate` reads it (relative to the
+/// repository root; the built-in `host` profile is this file as compiled).
+const DEFAULT_HOST_FILE: &str = "profiles/host-xeon-icelake-avx512.toml";
+
 #[derive(clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -26,17 +30,13 @@ enum Command {
     /// validation set.
     Calibrate {
         /// Where to write the profile (atomically).
-        #[arg(short, long, default_value = "profiles/host-epyc-avx2.toml")]
+        #[arg(short, long, default_value = DEFAULT_HOST_FILE)]
         output: PathBuf,
         /// Threads to measure with (the profile is valid for this count).
         #[arg(long, default_value_t = 1)]
         threads: usize,
-        /// Profiled runs per calibration model (the fastest quarter is used).
-        #[arg(long, default_value_t = 16)]
-        runs: usize,
-        /// Interleaved rounds over all calibration models the runs are split into.
-        #[arg(long, default_value_t = 4)]
-        rounds: usize,
+        #[command(flatten)]
+        budget: BudgetArgs,
         /// A third of the calibration suite.
         #[arg(long)]
         quick: bool,
@@ -52,22 +52,21 @@ enum Command {
     /// widths/depths/resolutions plus the ONNX files of --models-dir.
     Validate {
         /// Host profile (built-in name or TOML file) with a fitted [host_model].
-        #[arg(long, default_value = "profiles/host-epyc-avx2.toml")]
+        #[arg(long, default_value = DEFAULT_HOST_FILE)]
         device: String,
         /// Also validate on every *.onnx file here (e.g. make_models.py's output, PP-OCR).
         #[arg(long = "models-dir")]
         models_dirs: Vec<PathBuf>,
-        /// Timed runs per model.
-        #[arg(long, default_value_t = 16)]
-        runs: usize,
-        /// Interleaved rounds over all models the runs are split into.
-        #[arg(long, default_value_t = 4)]
-        rounds: usize,
-        /// Compare with the median run instead of the fastest (on a shared machine the
-        /// median carries other processes' contention and is not reproducible).
+        #[command(flatten)]
+        budget: BudgetArgs,
+        /// Compare with the fastest run instead of the median of the fastest half.
+        #[arg(long, conflicts_with = "median")]
+        min: bool,
+        /// Compare with the median run instead of the median of the fastest half (on a shared
+        /// machine the median carries other processes' contention and is not reproducible).
         #[arg(long)]
         median: bool,
-        /// Time with wall clock instead of the thread's CPU time.
+        /// Compare wall-clock times instead of the thread's CPU time.
         #[arg(long)]
         wall: bool,
         #[arg(long)]
@@ -75,7 +74,42 @@ enum Command {
         /// Write the table as Markdown here.
         #[arg(long)]
         md: Option<PathBuf>,
+        /// Also profile every node of the validation models (same budget) and write each
+        /// node's measured and predicted time as JSON here; prints the sums per kernel key
+        /// (where the errors come from). About doubles the run time.
+        #[arg(long)]
+        nodes: Option<PathBuf>,
     },
+}
+
+/// How many runs to time (see `crates/hw/src/measure.rs`): one untimed warm-up round over
+/// every model, then interleaved rounds over all models.
+#[derive(clap::Args)]
+struct BudgetArgs {
+    /// Interleaved timed rounds over all models (default 8 for validate, 6 for calibrate).
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Runs per model and round, at least.
+    #[arg(long, default_value_t = 3)]
+    min_runs: usize,
+    /// CPU milliseconds per model and round, at least.
+    #[arg(long, default_value_t = 20.0)]
+    round_ms: f64,
+    /// Untimed warm-up milliseconds per model before the first round, at least.
+    #[arg(long, default_value_t = 50.0)]
+    warmup_ms: f64,
+}
+
+impl BudgetArgs {
+    fn budget(&self, default_rounds: usize) -> edgeopt_hw::measure::Budget {
+        edgeopt_hw::measure::Budget {
+            rounds: self.rounds.unwrap_or(default_rounds).max(1),
+            min_runs: self.min_runs.max(1),
+            min_round_s: self.round_ms.max(0.0) / 1e3,
+            warmup_runs: 3,
+            warmup_s: self.warmup_ms.max(0.0) / 1e3,
+        }
+    }
 }
 
 fn validate(
@@ -84,9 +118,15 @@ fn validate(
     opts: &edgeopt_hw::validate::ValidateOptions,
     json: bool,
     md: Option<&Path>,
+    nodes: Option<&Path>,
 ) -> Result<()> {
     use edgeopt_hw::validate as v;
-    let profile = Profile::load(device)?;
+    let profile = if device == DEFAULT_HOST_FILE && !Path::new(device).exists() {
+        eprintln!("{device} not found (run from the repository root after `edgeopt hw calibrate`); using the built-in host profile");
+        Profile::load("host")?
+    } else {
+        Profile::load(device)?
+    };
     let Some(hm) = &profile.host_model else {
         anyhow::bail!("{device} has no [host_model]: run `edgeopt hw calibrate` first");
     };
@@ -116,10 +156,14 @@ fn validate(
         ">predicted ms",
         ">measured ms",
         ">error",
+        ">drift-adjusted",
+        ">wall ms",
+        ">runs",
+        ">even/odd",
         ">fallback nodes",
     ]);
     let mut mdt = String::from(
-        "| model | MACs | predicted ms | measured ms | error | fallback nodes |\n|---|---:|---:|---:|---:|---:|\n",
+        "| model | MACs | predicted ms | measured ms | error | drift-adjusted error | wall ms | runs | even vs odd rounds | fallback nodes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in &r.rows {
         let cells = [
@@ -128,26 +172,42 @@ fn validate(
             format!("{:.3}", row.predicted_s * 1e3),
             format!("{:.3}", row.measured_s * 1e3),
             format!("{:+.1}%", row.rel_error * 100.0),
+            format!("{:+.1}%", row.adjusted_error * 100.0),
+            format!("{:.3}", row.measured_wall_s * 1e3),
+            row.times_s.len().to_string(),
+            format!("{:+.1}%", row.self_diff * 100.0),
             row.fallback_nodes.to_string(),
         ];
         mdt.push_str(&format!("| {} |\n", cells.join(" | ")));
         t.row(cells.to_vec());
     }
+    let b = &r.budget;
     let summary = format!(
-        "{} models on {} ({:?} clock, {:?} of {} runs in {} interleaved rounds, 1 thread, \
-         load average {:.1}): {:.0}% within +-10%, median |error| {:.1}%, Spearman {:.3}; \
-         the measurement agrees with itself (even vs odd rounds) within +-10% for {:.0}%",
+        "{} models on {} (1 thread, {:?} clock, {:?} of each model's runs: warm-up >= {:.0} ms, \
+         then {} interleaved rounds of >= {} runs and >= {:.0} ms each; load average {:.1}):\n  \
+         {:.0}% within +-10%, median |error| {:.1}%, Spearman {:.3}\n  \
+         the canary runs {:.3}x its calibration time (machine drift); with it taken out: \
+         {:.0}% within +-10%, median |error| {:.1}%\n  \
+         measurement self-agreement (even vs odd rounds): {:.0}% within +-10%, {:.0}% within \
+         +-5%, median difference {:.1}%",
         r.rows.len(),
         r.device,
         r.clock,
         r.stat,
-        r.runs,
-        r.rounds,
+        b.warmup_s * 1e3,
+        b.rounds,
+        b.min_runs,
+        b.min_round_s * 1e3,
         r.load_average,
         r.within_10pct * 100.0,
         r.median_abs_rel_error * 100.0,
         r.spearman,
-        r.self_agreement_10pct * 100.0
+        r.canary_drift,
+        r.within_10pct_adjusted * 100.0,
+        r.median_abs_adjusted_error * 100.0,
+        r.self_agreement_10pct * 100.0,
+        r.self_agreement_5pct * 100.0,
+        r.self_median_diff * 100.0
     );
     if !json {
         print!("{}", t.render());
@@ -160,6 +220,47 @@ fn validate(
         let text = format!("{mdt}\n{summary}\n");
         write_atomic(path, text.as_bytes())?;
     }
+    if let Some(path) = nodes {
+        node_residuals(&cases, hm, opts.budget, path, json)?;
+    }
+    Ok(())
+}
+
+/// Profiles every node of `cases`, writes them as JSON to `path` and prints the sums per key.
+fn node_residuals(
+    cases: &[edgeopt_hw::validate::ValidationCase],
+    hm: &edgeopt_hw::profile::HostModel,
+    budget: edgeopt_hw::measure::Budget,
+    path: &Path,
+    quiet: bool,
+) -> Result<()> {
+    use edgeopt_hw::residuals as r;
+    let rows = r::node_residuals(cases, hm, budget)?;
+    write_atomic(path, serde_json::to_string(&rows)?.as_bytes())?;
+    if quiet {
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        "key",
+        ">nodes",
+        ">predicted ms",
+        ">measured ms",
+        ">error of sums",
+        ">median node error",
+    ]);
+    for k in r::by_key(&rows) {
+        t.row(vec![
+            k.key,
+            k.nodes.to_string(),
+            format!("{:.3}", k.predicted_s * 1e3),
+            format!("{:.3}", k.measured_s * 1e3),
+            format!("{:+.1}%", k.rel_error * 100.0),
+            format!("{:+.1}%", k.median_node_error * 100.0),
+        ]);
+    }
+    println!("per-node times inside the validation models (profiled), by kernel key:");
+    print!("{}", t.render());
+    println!("every node: {}", path.display());
     Ok(())
 }
 
@@ -232,37 +333,46 @@ pub fn run(a: Args) -> Result<()> {
         Command::Validate {
             device,
             models_dirs,
-            runs,
-            rounds,
+            budget,
+            min,
             median,
             wall,
             json,
             md,
+            nodes,
         } => {
-            use edgeopt_hw::calibrate::Clock;
+            use edgeopt_hw::measure::Clock;
             use edgeopt_hw::validate::{Stat, ValidateOptions};
             let opts = ValidateOptions {
-                runs,
-                rounds,
+                budget: budget.budget(8),
                 clock: if wall { Clock::Wall } else { Clock::ThreadCpu },
-                stat: if median { Stat::Median } else { Stat::Min },
+                stat: match (min, median) {
+                    (true, _) => Stat::Min,
+                    (_, true) => Stat::Median,
+                    _ => Stat::FastHalf,
+                },
             };
-            validate(&device, &models_dirs, &opts, json, md.as_deref())
+            validate(
+                &device,
+                &models_dirs,
+                &opts,
+                json,
+                md.as_deref(),
+                nodes.as_deref(),
+            )
         }
         Command::Calibrate {
             output,
             threads,
-            runs,
-            rounds,
+            budget,
             quick,
             models_dirs,
             samples: samples_path,
         } => {
-            let base = Profile::load_base("host-epyc-avx2")?;
+            let base = Profile::load_base("host-xeon-icelake-avx512")?;
             let opts = edgeopt_hw::calibrate::CalibrateOptions {
                 threads,
-                runs,
-                rounds,
+                budget: budget.budget(6),
                 quick,
                 model_files: onnx_files(&models_dirs)?,
             };
@@ -270,7 +380,7 @@ pub fn run(a: Args) -> Result<()> {
             let (p, samples) = edgeopt_hw::calibrate::calibrate(&base, &opts)?;
             let header =
                 "# This host, measured by `edgeopt hw calibrate` (fields tagged \"measured\");\n\
-                          # other numbers and the energy sources: see profiles/README.md.\n\n";
+                 # every other field's source is in its table's `source`; profiles/README.md documents them.\n\n";
             let text = format!("{header}{}", p.to_toml()?);
             Profile::parse(&text, &output.display().to_string())?;
             write_atomic(&output, text.as_bytes())?;
@@ -283,9 +393,10 @@ pub fn run(a: Args) -> Result<()> {
             );
             if let Some(h) = &p.host_model {
                 println!(
-                    "calibrated on {}; per-run overhead {:.1} us",
+                    "calibrated on {}; per-run overhead {:.1} us; weights stay cached between runs up to {:.0} MiB (effective LLC share, fitted)",
                     h.calibration_set,
-                    h.per_run_s * 1e6
+                    h.per_run_s * 1e6,
+                    h.llc_bytes as f64 / (1u64 << 20) as f64
                 );
                 for c in &h.kernels {
                     println!(
@@ -302,7 +413,7 @@ pub fn run(a: Args) -> Result<()> {
             Ok(())
         }
         Command::Show { device } => {
-            if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == device) {
+            if let Some((_, text)) = edgeopt_hw::profile::builtin(&device) {
                 print!("{text}");
             } else {
                 print!("{}", Profile::load(&device)?.to_toml()?);

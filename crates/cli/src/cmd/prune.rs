@@ -10,6 +10,7 @@ use edgeopt_data::{Dataset, InMemoryDataset};
 use edgeopt_ir::{Model, Value};
 use edgeopt_prune::channel::{group_sizes, prune_structured_to};
 use edgeopt_prune::finetune::{gradual, Event, Gradual};
+use edgeopt_prune::latency::{measure, Measured};
 use edgeopt_prune::report::{model_cost, ModelCost};
 use edgeopt_prune::sensitivity::{allocate, sensitivity};
 use edgeopt_prune::{
@@ -100,7 +101,8 @@ pub struct Args {
     /// (the function the shrunk model computes; for checking a shrink against ONNX Runtime).
     #[arg(long)]
     mask_only: bool,
-    /// Measure latency before and after on the runtime (median of --runs, one thread).
+    /// Measure latency before and after on the runtime (one thread, thread CPU time, median
+    /// of --runs alternating the two models), per step and per op type.
     #[arg(long)]
     latency: bool,
     /// Timed runs for --latency.
@@ -148,67 +150,14 @@ pub struct Args {
     json: bool,
 }
 
-/// Measured latency: median seconds per run and seconds per node (by name, the fastest of
-/// [`PROFILED`] more runs).
-const PROFILED: usize = 5;
-
-struct Latency {
-    median: f64,
-    /// Median CPU seconds of the process per run: on a loaded machine, where the wall time
-    /// also counts other processes' time slices, the better measure of the model's cost.
-    cpu: f64,
-    per_node: std::collections::HashMap<String, f64>,
-}
-
-/// Latency of `model` on the runtime (one thread) on `feeds`, median of `runs`.
-fn latency(model: &Model, feeds: &[Tensor], runs: usize) -> Result<Latency> {
-    let opts = edgeopt_runtime::SessionOptions {
-        threads: 1,
-        ..Default::default()
-    };
-    let mut s = edgeopt_runtime::Session::new(model.clone(), opts)?;
-    s.run(feeds)?;
-    let mut times: Vec<f64> = Vec::new();
-    let mut cpu: Vec<f64> = Vec::new();
-    for _ in 0..runs.max(1) {
-        let (t, c) = (std::time::Instant::now(), process_cpu());
-        s.run(feeds)?;
-        cpu.push(process_cpu() - c);
-        times.push(t.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    cpu.sort_by(f64::total_cmp);
-    // Per node: the fastest of several profiled runs (on a loaded machine a node's wall time
-    // only grows when another process takes the core, so the minimum is the robust estimate).
-    let mut per_node: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
-    for _ in 0..PROFILED {
-        s.set_profiling(true);
-        s.run(feeds)?;
-        let mut this: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
-        for p in s.profile() {
-            *this.entry(p.node).or_insert(0.0) += p.time.as_secs_f64();
-        }
-        for (k, v) in this {
-            let e = per_node.entry(k).or_insert(f64::INFINITY);
-            *e = e.min(v);
-        }
-        s.set_profiling(false);
-    }
-    Ok(Latency {
-        median: times[times.len() / 2],
-        cpu: cpu[cpu.len() / 2],
-        per_node,
-    })
-}
-
-/// CPU seconds used by this process so far.
-fn process_cpu() -> f64 {
+/// CPU seconds of the calling thread (the 1-thread sessions run on it).
+fn thread_cpu() -> f64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `ts` is a valid timespec to write to.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
@@ -416,6 +365,53 @@ fn prune_and_finetune(model: Model, a: &Args, d: &Data) -> Result<Model> {
     Ok(out)
 }
 
+fn steps_json(m: &Measured) -> serde_json::Value {
+    let steps: Vec<_> = m
+        .steps
+        .iter()
+        .map(|s| {
+            json!({"node": s.node, "op": s.op_type, "kernel": s.kernel, "macs": s.macs,
+            "cpu_ms": s.seconds * 1e3})
+        })
+        .collect();
+    serde_json::Value::Array(steps)
+}
+
+/// CPU time and MACs per (op type, kernel) before and after: what does not scale with MACs.
+fn by_op_table(b: &Measured, x: &Measured) -> Table {
+    let key = |s: &edgeopt_prune::latency::StepTime| format!("{} [{}]", s.op_type, s.kernel);
+    let (tb, tx) = (b.totals_by(key), x.totals_by(key));
+    let mut keys: Vec<&String> = tb
+        .keys()
+        .chain(tx.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    keys.sort_by(|p, q| {
+        let t = |k: &String| tb.get(k).map_or(0.0, |v| v.0);
+        t(q).total_cmp(&t(p))
+    });
+    let mut t = Table::new(&[
+        "op [kernel]",
+        "CPU ms before",
+        "CPU ms after",
+        "speedup",
+        "MACs before",
+        "MACs after",
+    ]);
+    for k in keys {
+        let (p, q) = (tb.get(k).copied(), tx.get(k).copied());
+        let ms = |v: Option<(f64, u64)>| v.map_or("-".into(), |v| format!("{:.3}", v.0 * 1e3));
+        let macs = |v: Option<(f64, u64)>| v.map_or("-".into(), |v| human(v.1));
+        let speedup = match (p, q) {
+            (Some(p), Some(q)) if q.0 > 0.0 => format!("{:.2}x", p.0 / q.0),
+            _ => "-".into(),
+        };
+        t.row(vec![k.clone(), ms(p), ms(q), speedup, macs(p), macs(q)]);
+    }
+    t
+}
+
 fn cost_json(c: &ModelCost, bytes: Option<u64>) -> serde_json::Value {
     json!({"params": c.params, "nonzero": c.nonzero, "macs": c.macs, "file_bytes": bytes})
 }
@@ -441,10 +437,7 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         None
     };
-    let lat_before = match &timing_feeds {
-        Some(f) => Some(latency(&model, f, a.runs)?),
-        None => None,
-    };
+    let original = timing_feeds.as_ref().map(|_| model.clone());
     let size_before = std::fs::metadata(&a.model).ok().map(|m| m.len());
     let mut notes: Vec<String> = Vec::new();
     let mut groups_json = Vec::new();
@@ -537,35 +530,39 @@ pub fn run(a: Args) -> Result<()> {
             (x - b) * 100.0
         ));
     }
-    let lat_after = match &timing_feeds {
-        Some(f) => Some(latency(&model, f, a.runs)?),
-        None => None,
+    let measured = match (&timing_feeds, &original) {
+        (Some(f), Some(o)) => Some(measure(&[o, &model], f, a.runs, thread_cpu)?),
+        _ => None,
+    }
+    .map(|mut v| {
+        let after = v.pop();
+        (v.pop(), after)
+    });
+    let (m_before, m_after) = match measured {
+        Some((Some(b), Some(x))) => (Some(b), Some(x)),
+        _ => (None, None),
     };
-    let node_ms = |l: &Option<Latency>, node: &str| -> Option<f64> {
-        l.as_ref()
-            .and_then(|l| l.per_node.get(node))
+    let node_ms = |m: &Option<Measured>, node: &str| -> Option<f64> {
+        m.as_ref()
+            .and_then(|m| m.node_seconds(node))
             .map(|t| t * 1e3)
     };
     let layer_ms: Vec<(Option<f64>, Option<f64>)> = before
         .layers
         .iter()
-        .map(|l| (node_ms(&lat_before, &l.node), node_ms(&lat_after, &l.node)))
+        .map(|l| (node_ms(&m_before, &l.node), node_ms(&m_after, &l.node)))
         .collect();
-    let cpu = (
-        lat_before.as_ref().map(|l| l.cpu),
-        lat_after.as_ref().map(|l| l.cpu),
+    let (cpu_before, cpu_after) = (
+        m_before.as_ref().map(|m| m.run_seconds),
+        m_after.as_ref().map(|m| m.run_seconds),
     );
-    let (lat_before, lat_after) = (lat_before.map(|l| l.median), lat_after.map(|l| l.median));
-    if let (Some(b), Some(x), Some(cb), Some(cx)) = (lat_before, lat_after, cpu.0, cpu.1) {
+    if let (Some(cb), Some(cx)) = (cpu_before, cpu_after) {
         let mac_ratio = before.macs as f64 / after.macs.max(1) as f64;
         notes.push(format!(
-            "latency (runtime, 1 thread, median of {}): wall {:.3} ms -> {:.3} ms ({:.2}x), \
-             CPU {:.3} ms -> {:.3} ms ({:.2}x); MACs {mac_ratio:.2}x fewer: CPU speedup / \
-             MAC reduction = {:.2}",
+            "latency (runtime, 1 thread, thread CPU time, median of {} runs alternating \
+             original and pruned): {:.3} ms -> {:.3} ms ({:.2}x); MACs {mac_ratio:.2}x fewer: \
+             speedup / MAC reduction = {:.2}",
             a.runs,
-            b * 1e3,
-            x * 1e3,
-            b / x,
             cb * 1e3,
             cx * 1e3,
             cb / cx,
@@ -587,8 +584,9 @@ pub fn run(a: Args) -> Result<()> {
             .collect();
         let out = json!({"before": cost_json(&before, size_before),
             "after": cost_json(&after, size_after),
-            "latency_s": {"before": lat_before, "after": lat_after},
-            "cpu_s": {"before": cpu.0, "after": cpu.1},
+            "cpu_s": {"before": cpu_before, "after": cpu_after},
+            "steps": {"before": m_before.as_ref().map(steps_json),
+                "after": m_after.as_ref().map(steps_json)},
             "accuracy": {"before": acc_before, "after": acc_after}, "layers": layers, "groups": groups_json,
             "sensitivity": sens_json, "notes": notes});
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -618,7 +616,10 @@ pub fn run(a: Args) -> Result<()> {
         }
         println!("{}", t.render());
     }
-    let timed = lat_before.is_some();
+    if let (Some(b), Some(x)) = (&m_before, &m_after) {
+        println!("{}", by_op_table(b, x).render());
+    }
+    let timed = m_before.is_some();
     let mut head = vec![
         "layer",
         "op",
@@ -628,7 +629,7 @@ pub fn run(a: Args) -> Result<()> {
         "MACs after",
     ];
     if timed {
-        head.extend(["ms before", "ms after"]);
+        head.extend(["CPU ms before", "CPU ms after"]);
     }
     let mut t = Table::new(&head);
     let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));

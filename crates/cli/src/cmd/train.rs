@@ -8,7 +8,7 @@ use edgeopt_data::{Augment, Dataset, InMemoryDataset};
 use edgeopt_train::optim::OptimizerKind;
 use edgeopt_train::schedule::Schedule;
 use edgeopt_train::trainer::Stats;
-use edgeopt_train::{TrainConfig, TrainSpec, Trainer};
+use edgeopt_train::{TeacherCache, TrainConfig, TrainSpec, Trainer};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -149,12 +149,28 @@ fn config(o: &TrainOpts) -> Result<TrainConfig> {
     })
 }
 
-/// Trains `model` for `spec` with the options; `teacher` for distillation.
+/// Where distillation gets the teacher's logits.
+pub enum TeacherCaching {
+    /// Run the teacher on every batch.
+    Off,
+    /// Once per training sample, kept in memory.
+    Memory,
+    /// Once per training sample, kept in (and reused from) a file.
+    File(PathBuf),
+}
+
+/// The teacher of a distillation run.
+pub struct Teaching {
+    pub teacher: edgeopt_ir::Model,
+    pub cache: TeacherCaching,
+}
+
+/// Trains `model` for `spec` with the options; `teaching` for distillation.
 pub fn train_with(
     model: &edgeopt_ir::Model,
     spec: &TrainSpec,
     o: &TrainOpts,
-    teacher: Option<edgeopt_ir::Model>,
+    teaching: Option<Teaching>,
 ) -> Result<()> {
     let (train, val) = load_data(o)?;
     let mut t = Trainer::new(model, spec, config(o)?, train.len())?;
@@ -162,7 +178,31 @@ pub fn train_with(
         let every = (t.schedule.total_steps / 3).max(1);
         t.schedule.schedule = Schedule::Step { every, gamma: 0.1 };
     }
-    t.teacher = teacher;
+    if let Some(Teaching { teacher, cache }) = teaching {
+        let start = Instant::now();
+        let cached = match &cache {
+            _ if o.bench_steps.is_some() => None,
+            TeacherCaching::Off => None,
+            TeacherCaching::Memory => Some((
+                TeacherCache::compute(&teacher, &train, 256, o.threads)?,
+                true,
+            )),
+            TeacherCaching::File(p) => Some(
+                TeacherCache::load_or_compute(p, &teacher, &train, 256, o.threads)
+                    .with_context(|| format!("teacher cache {}", p.display()))?,
+            ),
+        };
+        if let Some((c, computed)) = cached {
+            let how = if computed { "computed" } else { "read" };
+            eprintln!(
+                "teacher logits of {} samples {how} in {:.1} s",
+                c.samples,
+                start.elapsed().as_secs_f64()
+            );
+            t.teacher_cache = Some(c);
+        }
+        t.teacher = Some(teacher);
+    }
     if let Some(n) = o.bench_steps {
         return bench(&mut t, &train, n);
     }

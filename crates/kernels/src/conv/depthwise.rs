@@ -9,8 +9,12 @@
 
 use std::ops::Range;
 
+mod blocked;
 mod rows;
 
+pub(crate) use blocked::{
+    blocked_generic, planes as blocked_planes, Channels as DepthwiseChannels, DepthwiseBlockKernel,
+};
 pub(crate) use rows::{Lanes as DepthwiseLanes, Portable as PortableLanes};
 
 use super::shape::{valid_range, Conv2dShape};
@@ -31,6 +35,8 @@ pub(crate) struct RowPlan {
     inner: Option<(Range<usize>, usize)>,
     /// The fast path's geometry, where it applies.
     fast: Option<rows::Geometry>,
+    /// The small-plane path's geometry, where it applies (it then takes the whole layer).
+    blocked: Option<blocked::Blocked>,
 }
 
 impl RowPlan {
@@ -60,6 +66,7 @@ impl RowPlan {
             cols,
             inner,
             fast: rows::Geometry::new(s),
+            blocked: blocked::Blocked::new(s),
         }
     }
 }
@@ -473,6 +480,13 @@ pub(crate) fn run(
     let kk = s.kernel_h * s.kernel_w;
     let flops = 2 * s.macs();
     let t = parallel::threads_for(flops, threads, pc.table.min_flops_per_thread / 4);
+    let plan = pc
+        .row_plan
+        .as_ref()
+        .expect("depthwise layers have a row plan");
+    if let Some(g) = &plan.blocked {
+        return run_blocked(pc, g, input, output, t);
+    }
     let ranges = parallel::split_1d(planes, 1, t);
     let mut work = parallel::Parts::new();
     let mut rest = output;
@@ -482,10 +496,6 @@ pub(crate) fn run(
         work.push((r, mine));
     }
     let kernel = pc.table.depthwise;
-    let plan = pc
-        .row_plan
-        .as_ref()
-        .expect("depthwise layers have a row plan");
     let buf_len = buffer_len(s);
     parallel::run(work, |(range, out)| {
         with_workspace(|ws| {
@@ -504,6 +514,47 @@ pub(crate) fn run(
                 // SAFETY: slices cut to the contract's lengths; the table's kernels run here.
                 unsafe { kernel(&p, x, w, out, buf) };
             }
+        })
+    });
+    Ok(())
+}
+
+/// The small-plane path: runs of planes (whole vectors of channels, so each block is filled)
+/// split across `threads`, each run computed whole by one thread.
+fn run_blocked(
+    pc: &PackedConv,
+    g: &blocked::Blocked,
+    input: &[f32],
+    output: &mut [f32],
+    threads: usize,
+) -> Result<()> {
+    let s = &pc.shape;
+    let (in_plane, out_plane) = (s.in_h * s.in_w, s.out_h() * s.out_w());
+    let planes = s.batch * s.in_channels;
+    let mut work = parallel::Parts::new();
+    let mut rest = output;
+    for r in parallel::split_1d(planes, blocked::MAX_LANES, threads) {
+        let (mine, tail) = rest.split_at_mut(r.len() * out_plane);
+        rest = tail;
+        work.push((r, mine));
+    }
+    let kernel = pc.table.depthwise_block;
+    let buf_len = g.buffer_len();
+    parallel::run(work, |(range, out)| {
+        with_workspace(|ws| {
+            let buf = ws.b.get(buf_len);
+            let p = DepthwiseChannels {
+                geometry: g,
+                first: range.start,
+                channels: s.in_channels,
+                weights: &pc.weights,
+                bias: pc.bias.as_deref(),
+                act: pc.activation,
+                act_kernel: pc.table.act,
+            };
+            let x = &input[range.start * in_plane..range.end * in_plane];
+            // SAFETY: slices cut to the run's planes; the table's kernels run here.
+            unsafe { kernel(&p, x, out, buf) };
         })
     });
     Ok(())

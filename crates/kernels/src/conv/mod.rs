@@ -9,6 +9,7 @@ mod depthwise;
 mod im2col;
 mod pointwise;
 mod shape;
+mod thin;
 mod winograd;
 
 pub(crate) use im2col::Im2colSource;
@@ -25,9 +26,10 @@ pub(crate) use winograd::{Transforms as WinogradTransforms, GENERIC as WINOGRAD_
 // `PortableBlock` is used by the NEON table only.
 #[allow(unused_imports)]
 pub(crate) use depthwise::{
+    blocked_generic as depthwise_blocked_generic, blocked_planes as depthwise_blocked,
     plane as depthwise_plane, plane_generic as depthwise_generic, Block as DepthwiseBlock,
-    DepthwiseKernel, DepthwiseLanes, Plane as DepthwisePlane, Portable as PortableBlock,
-    PortableLanes,
+    DepthwiseBlockKernel, DepthwiseChannels, DepthwiseKernel, DepthwiseLanes,
+    Plane as DepthwisePlane, Portable as PortableBlock, PortableLanes,
 };
 
 use crate::{kernels, Activation, KernelError, Kernels, MatRef, PackedA, PackedB, Result};
@@ -48,6 +50,9 @@ pub enum ConvAlgo {
     Winograd,
     /// A direct loop nest with no unfolding or packing (1x1 stride-1 unpadded, one group).
     Direct,
+    /// Direct convolution over a zero-padded copy of the input, a few output channels per
+    /// register block: for thin layers (one group, no dilation, stride 1 or 2 along the width).
+    Thin,
 }
 
 /// A convolution layer ready to run: shape, packed weights, bias and activation.
@@ -69,6 +74,8 @@ pub struct PackedConv {
     pub(crate) wino: Option<winograd::Geometry>,
     /// Per group, the `cout_g x K` weight matrix packed as the GEMM's A (im2col, pointwise).
     pub(crate) packed_w: Vec<PackedA>,
+    /// Register blocking and padded-input layout of the thin algorithm.
+    pub(crate) thin: Option<thin::Geometry>,
 }
 
 impl PackedConv {
@@ -175,6 +182,7 @@ impl PackedConv {
             ConvAlgo::Direct if im2col::input_is_col(shape) && shape.groups == 1 => {
                 ConvAlgo::Direct
             }
+            ConvAlgo::Thin if thin::applies(shape) => ConvAlgo::Thin,
             other => {
                 return Err(bad(format!(
                     "algorithm {other:?} cannot compute this shape"
@@ -190,13 +198,16 @@ impl PackedConv {
             let tile = wino_tile.unwrap_or_else(|| winograd::pick_tile(shape));
             winograd::Geometry::new(table, shape, tile)
         });
+        let thin = (algo == ConvAlgo::Thin).then(|| thin::Geometry::new(shape));
         Ok(PackedConv {
             shape: *shape,
             algo,
-            weights: if matches!(algo, ConvAlgo::Depthwise | ConvAlgo::Direct) {
-                weight_oihw.to_vec()
-            } else {
-                Vec::new()
+            weights: match &thin {
+                Some(g) => thin::pack(shape, g, weight_oihw),
+                None if matches!(algo, ConvAlgo::Depthwise | ConvAlgo::Direct) => {
+                    weight_oihw.to_vec()
+                }
+                None => Vec::new(),
             },
             bias: bias.map(<[f32]>::to_vec),
             activation,
@@ -212,6 +223,7 @@ impl PackedConv {
             } else {
                 Vec::new()
             },
+            thin,
         })
     }
 
@@ -236,6 +248,7 @@ impl PackedConv {
         match self.algo {
             ConvAlgo::Pointwise | ConvAlgo::Depthwise | ConvAlgo::Direct => 0,
             ConvAlgo::Winograd => self.wino.as_ref().map_or(0, winograd::scratch_len),
+            ConvAlgo::Thin => self.thin.map_or(0, |g| g.scratch_len(&self.shape)),
             _ => im2col::scratch_len(&self.shape, im2col::input_is_col(&self.shape)),
         }
     }
@@ -278,6 +291,10 @@ impl PackedConv {
                 pointwise::run(self, input_nchw, output_nchw, threads);
                 Ok(())
             }
+            ConvAlgo::Thin => match &self.thin {
+                Some(g) => thin::run(self, g, input_nchw, output_nchw, scratch, threads),
+                None => Ok(()),
+            },
             ConvAlgo::Winograd => match &self.wino {
                 Some(g) => winograd::run(self, g, input_nchw, output_nchw, scratch, threads),
                 None => Ok(()),
@@ -333,19 +350,32 @@ fn pick_table(table: &'static Kernels, s: &Conv2dShape, algo: ConvAlgo) -> &'sta
 ///   least 10x10: Winograd (F(4x4) from 16x16, F(2x2) below; AVX-512: 1.3-2.6x im2col on
 ///   ResNet-18 at 56, 28 and 14; at 7x7 the 16 tiles are too few rows for the GEMM and the
 ///   transformed weights too big to stream, and im2col is 1.4x faster; with fewer channels, as
-///   in the MNIST CNN, the transforms cost as much as the multiplies saved);
+///   in the MNIST CNN, the transforms cost as much as the multiplies saved); and, from 28x28
+///   on, with at least 32 input and 24 output channels (channel-pruned ResNet-18's 32->32 at
+///   56: F(4x4) 1.7x im2col; PP-OCR det's 96->24 at 160 and 80: 1.25-1.45x);
 /// - 1x1 stride-1 unpadded: the input itself as the GEMM operand (the unpacked direct
 ///   kernel, [`ConvAlgo::Direct`], measured 2-5x slower than the packed GEMM on every
 ///   MobileNetV2 pointwise layer, so it is only used when asked for);
+/// - other single-group layers with at most 16 output channels or at most 4 input channels
+///   (pruned heads, stems): the thin direct kernel, whose cost follows the multiplies where
+///   im2col's unfolding is amortized over too few output channels (AVX-512: det's 48->12 at
+///   160 and 80 2-2.4x im2col; the 3-channel stems of ResNet-18, MobileNetV2 and PP-OCR det
+///   1.2-2.1x; the MNIST CNN's 1->32 1.3x);
 /// - everything else: im2col + GEMM.
 fn pick(s: &Conv2dShape) -> ConvAlgo {
     let big_image = s.out_h() >= 10 && s.out_w() >= 10;
+    let wide_image = s.out_h() >= 28 && s.out_w() >= 28;
+    let (cin, cout) = (s.in_channels, s.out_channels);
     if s.is_depthwise() {
         ConvAlgo::Depthwise
-    } else if winograd::applies(s) && s.in_channels >= 64 && s.out_channels >= 64 && big_image {
+    } else if winograd::applies(s)
+        && ((cin >= 64 && cout >= 64 && big_image) || (cin >= 32 && cout >= 24 && wide_image))
+    {
         ConvAlgo::Winograd
     } else if im2col::input_is_col(s) {
         ConvAlgo::Pointwise
+    } else if thin::applies(s) && (cout <= 16 || cin <= 4) {
+        ConvAlgo::Thin
     } else {
         ConvAlgo::Im2colGemm
     }

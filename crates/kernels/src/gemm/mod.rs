@@ -8,6 +8,7 @@ mod driver;
 mod gemv;
 mod pack;
 pub(crate) mod parallel;
+mod pool;
 mod view;
 
 pub(crate) use crate::conv::Im2colSource;

@@ -65,23 +65,14 @@ pub(crate) fn split_2d(
     }
 }
 
-/// Runs `f` on every item, the first on the calling thread and the others on rayon's global
-/// pool (persistent threads: spawning OS threads per call costs as much as a small GEMM).
+/// Runs `f` on every item: the calling thread and the pool's helpers take items from a shared
+/// counter (see [`super::pool`]), so a helper that is slow to wake never delays the call.
 pub(crate) fn run<T: Send>(items: Parts<T>, f: impl Fn(T) + Sync) {
-    let mut items = items.into_iter();
-    let Some(first) = items.next() else {
-        return;
-    };
-    if items.len() == 0 {
-        return f(first);
+    if items.len() < 2 {
+        return items.into_iter().for_each(f);
     }
-    rayon_core::in_place_scope(|s| {
-        for item in items {
-            let f = &f;
-            s.spawn(move |_| f(item));
-        }
-        f(first);
-    });
+    let mut slots: SmallVec<[Option<T>; 8]> = items.into_iter().map(Some).collect();
+    super::pool::run_items(&mut slots, &f);
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Direct depthwise 3x3 convolution (stride 1 or 2): each channel's input is copied once into
-//! a zero-padded i16 plane with the zero point subtracted, then every output row is 9
-//! multiply-adds per output over three input rows, stored through the fused requantization.
+//! a zero-padded i16 plane with the zero point subtracted, then the whole plane is one call of
+//! the row kernel (9 multiply-adds per output over three "rows" one pitch apart) and one call
+//! of the fused requantizing store.
 
 use super::arch::StoreKernel;
 use super::conv::ConvGeometry;
@@ -114,8 +115,12 @@ impl<T: QElem> Job<'_, T> {
         let [pt, pl, pb, pr] = g.pads;
         let (ph, pw) = (g.h + pt + pb, g.w + pl + pr);
         let s = g.stride.0;
+        // The padded plane is one long row: output `i = y * pw + x` reads input
+        // `s * i + r * pw + t` = row `s * y + r`, column `s * x + t`, so one kernel call covers
+        // the plane (no per-row tails); columns `x >= ow` are computed and dropped.
+        let n = (oh - 1) * pw + ow;
         let mut plane = vec![0i16; ph * pw];
-        let mut acc = vec![0i32; ow];
+        let mut acc = vec![0i32; n];
         for (bc, (src, dst)) in x
             .chunks_exact(g.h * g.w)
             .zip(out.chunks_exact_mut(oh * ow))
@@ -128,15 +133,20 @@ impl<T: QElem> Job<'_, T> {
                     *p = (v.to_i32() - x_zp) as i16;
                 }
             }
-            for (y, line) in dst.chunks_exact_mut(ow).enumerate() {
-                // SAFETY: rows y * s + 0..3 < ph hold pw >= (ow - 1) * s + 3 values each (that is
-                // how oh and ow were derived); `line` has ow outputs; the table's kernels run here.
-                unsafe {
-                    let r0 = plane.as_ptr().add(y * s * pw);
-                    (table.depthwise_row)([r0, r0.add(pw), r0.add(2 * pw)], &w.0[c], s, &mut acc);
-                    store(&acc, &rows[c], line.as_mut_ptr(), 1);
+            // SAFETY: the last output reads `s * (n - 1) + 2 * pw + 2 < ph * pw` (ph >= s * (oh
+            // - 1) + 3 and pw >= s * (ow - 1) + 3, by how oh and ow were derived), so each row
+            // pointer has `(n - 1) * s + 3` readable values; the table's kernels run here.
+            unsafe {
+                let r0 = plane.as_ptr();
+                (table.depthwise_row)([r0, r0.add(pw), r0.add(2 * pw)], &w.0[c], s, &mut acc);
+            }
+            if pw != ow {
+                for y in 1..oh {
+                    acc.copy_within(y * pw..y * pw + ow, y * ow);
                 }
             }
+            // SAFETY: `dst` holds the plane's oh * ow outputs.
+            unsafe { store(&acc[..oh * ow], &rows[c], dst.as_mut_ptr(), 1) };
         }
     }
 }

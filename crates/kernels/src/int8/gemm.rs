@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 
-use super::arch::{StoreKernel, MAX_TILE};
+use super::arch::{DotTileU8Kernel, StoreKernel, MAX_TILE};
 use super::error::{param_err, shape_err, view_len, QResult};
 use super::gemm_dot;
 use super::pack::Packed;
@@ -133,13 +133,20 @@ pub fn qgemm<T: QElem>(
         threads,
     };
     match out {
-        QOutput::U8(o) => job.split(Dst(o.as_mut_ptr()), s.u8),
-        QOutput::I8(o) => job.split(Dst(o.as_mut_ptr()), s.i8),
-        QOutput::I32(o) => job.split(Dst(o.as_mut_ptr()), s.i32),
-        QOutput::F32(o) => job.split(Dst(o.as_mut_ptr()), s.f32),
+        QOutput::U8(o) => {
+            let fused = table.dot.and_then(|d| d.tile_u8);
+            let dst = Dst(o.as_mut_ptr());
+            job.split(dst, s.u8, fused.map(|f| (f, dst)))
+        }
+        QOutput::I8(o) => job.split(Dst(o.as_mut_ptr()), s.i8, None),
+        QOutput::I32(o) => job.split(Dst(o.as_mut_ptr()), s.i32, None),
+        QOutput::F32(o) => job.split(Dst(o.as_mut_ptr()), s.f32, None),
     }
     Ok(())
 }
+
+/// A tile kernel with the u8 store fused, and the output as u8.
+pub(super) type FusedU8 = (DotTileU8Kernel, Dst<u8>);
 
 /// The output pointer, shared by threads that write disjoint columns.
 pub(super) struct Dst<O>(pub(super) *mut O);
@@ -170,13 +177,14 @@ pub(super) const MIN_MACS_PER_THREAD: usize = 2_000_000;
 
 impl<T: QElem> Job<'_, '_, T> {
     /// Splits the columns across threads; each output is computed by one thread in the same
-    /// way whatever the split, so results do not depend on the thread count.
-    fn split<O>(&self, dst: Dst<O>, store: StoreKernel<O>) {
+    /// way whatever the split, so results do not depend on the thread count. `fused`: the
+    /// table's tile kernel with the u8 store fused and the same output as u8, when `O` is u8.
+    fn split<O>(&self, dst: Dst<O>, store: StoreKernel<O>, fused: Option<FusedU8>) {
         let (m, k, n) = (self.w.m, self.w.k, self.x.cols);
         let a = match (&self.w.data, &self.table.dot) {
             (Packed::Pairs(a), None) => a,
             (Packed::Quads { data, sums, zp }, Some(dot)) => {
-                return gemm_dot::split(self, dot, data, sums, zp, dst, store)
+                return gemm_dot::split(self, dot, (data, sums, zp), dst, store, fused)
             }
             // qgemm checked that the weights were packed for this table.
             _ => unreachable!("weights packed for another layout"),

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use super::arch::{DotKernels, StoreKernel, MAX_TILE};
-use super::gemm::{Dst, Job, MIN_MACS_PER_THREAD};
+use super::gemm::{Dst, FusedU8, Job, MIN_MACS_PER_THREAD};
 use super::requant::RowParams;
 use super::QElem;
 use crate::gemm::parallel;
@@ -39,15 +39,14 @@ struct Dot<'a> {
     zx: i32,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The product with packed weights `(data, sums, zp)` (see `Packed::Quads`).
 pub(super) fn split<T: QElem, O>(
     job: &Job<T>,
     kernels: &DotKernels,
-    data: &[i8],
-    sums: &[i32],
-    zp: &[i32],
+    (data, sums, zp): (&[i8], &[i32], &[i32]),
     dst: Dst<O>,
     store: StoreKernel<O>,
+    fused: Option<FusedU8>,
 ) {
     let (m, k, n) = (job.w.m, job.w.k, job.x.cols);
     let signed = T::MIN < 0;
@@ -73,7 +72,9 @@ pub(super) fn split<T: QElem, O>(
     let macs = m.saturating_mul(n).saturating_mul(k);
     let t = parallel::threads_for(macs, job.threads, MIN_MACS_PER_THREAD);
     let ranges = parallel::split_1d(n, job.table.nr, t);
-    parallel::run(ranges, |cols| drive(job, &dot, dst, store, cols));
+    // The fused store writes contiguous rows and knows nothing of asymmetric weights.
+    let fused = fused.filter(|_| job.strides.1 == 1 && dot.zp.is_empty());
+    parallel::run(ranges, |cols| drive(job, &dot, dst, store, fused, cols));
 }
 
 /// `acc[j] -= zw * (colsum[j] - K zx)` for a row with an asymmetric weight zero point.
@@ -90,6 +91,7 @@ fn drive<T: QElem, O>(
     dot: &Dot,
     dst: Dst<O>,
     store: StoreKernel<O>,
+    fused: Option<FusedU8>,
     cols: Range<usize>,
 ) {
     let (table, x) = (job.table, job.x);
@@ -144,6 +146,17 @@ fn drive<T: QElem, O>(
             for q in 0..npanels {
                 let c0 = j0 + q * nr;
                 let width = nr.min(n - c0);
+                let b = panels[q * panel_len..].as_ptr();
+                if let Some((tile_u8, out)) = fused {
+                    // SAFETY: as below; `out` is the output as u8, rows `i0..i0 + nrows` and
+                    // columns `c0..c0 + width` are inside the view checked by qgemm.
+                    unsafe {
+                        let rows = dot.rows[i0..].as_ptr();
+                        let d = out.0.add(i0 * rs + c0);
+                        tile_u8(kq, a.as_ptr(), b, rows, m.min(i0 + mr) - i0, d, rs, width);
+                    }
+                    continue;
+                }
                 // SAFETY: panel extents as packed above; the tile buffer holds mr * nr <=
                 // MAX_TILE values; output rows i < m and columns < n are inside the view
                 // checked by qgemm.

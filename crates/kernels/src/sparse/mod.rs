@@ -9,11 +9,14 @@
 //! - [`CsrMatrix::matmul_t`]: `Y[N x M] = act(X[N x K] * W^T + bias)`, the ONNX `Gemm` layout
 //!   (transB = 1) at small batch: one sparse dot product per output.
 //!
-//! The AVX2+FMA path is picked at run time (and by `EDGEOPT_KERNELS=generic` like the dense
-//! kernels); the portable path is its twin in the tests.
+//! The AVX2+FMA path (AVX-512 for wide products where the dense table is AVX-512) is picked
+//! at run time (and by `EDGEOPT_KERNELS=generic` like the dense kernels); the portable path
+//! is its twin in the tests.
 
 mod csr;
 mod generic;
+#[cfg(target_arch = "x86_64")]
+mod x86_64_avx512;
 #[cfg(target_arch = "x86_64")]
 mod x86_64_fma;
 
@@ -28,15 +31,17 @@ pub enum SparseImpl {
     Generic,
     /// AVX2 + FMA intrinsics (x86-64 only, when the CPU has them).
     Avx2Fma,
+    /// AVX-512F for wide products (1x1 convolutions), AVX2 + FMA for the rest.
+    Avx512,
 }
 
 impl SparseImpl {
     /// The implementation matching the process's dense kernel table ([`crate::kernels`]).
     pub fn native() -> SparseImpl {
-        if matches!(kernels().name(), "x86_64_fma" | "x86_64_avx512") {
-            SparseImpl::Avx2Fma
-        } else {
-            SparseImpl::Generic
+        match kernels().name() {
+            "x86_64_avx512" => SparseImpl::Avx512,
+            "x86_64_fma" => SparseImpl::Avx2Fma,
+            _ => SparseImpl::Generic,
         }
     }
 
@@ -47,6 +52,9 @@ impl SparseImpl {
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             all.push(SparseImpl::Avx2Fma);
+            if is_x86_feature_detected!("avx512f") {
+                all.push(SparseImpl::Avx512);
+            }
         }
         all
     }
@@ -106,6 +114,11 @@ impl CsrMatrix {
                 // SAFETY: the CPU has AVX2 and FMA (checked above); the extents were checked.
                 unsafe { x86_64_fma::matmul(self, x, n, y, bias) }
             }
+            #[cfg(target_arch = "x86_64")]
+            SparseImpl::Avx512 if SparseImpl::available().contains(&imp) => {
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA; the extents were checked.
+                unsafe { x86_64_avx512::matmul(self, x, n, y, bias) }
+            }
             _ => generic::matmul(self, x, n, y, bias),
         }
         if act != Activation::None {
@@ -159,7 +172,9 @@ impl CsrMatrix {
                 let (xb, yb) = (&x[b * k..][..k], &mut y[b * m..][..m]);
                 match imp {
                     #[cfg(target_arch = "x86_64")]
-                    SparseImpl::Avx2Fma if SparseImpl::available().contains(&imp) => {
+                    SparseImpl::Avx2Fma | SparseImpl::Avx512
+                        if SparseImpl::available().contains(&imp) =>
+                    {
                         // SAFETY: the CPU has AVX2 and FMA; xb holds K values.
                         unsafe { x86_64_fma::dots(self, xb, yb, bias) }
                     }
@@ -200,6 +215,11 @@ impl CsrMatrix {
                 // SAFETY: the CPU has AVX2 and FMA; xt is K x nb, yt M x nb, the bias has M
                 // values (checked by the caller as one per column of y).
                 unsafe { x86_64_fma::matmul(self, &xt, nb, &mut yt, bias) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            SparseImpl::Avx512 if SparseImpl::available().contains(&imp) => {
+                // SAFETY: as above, and the CPU has AVX-512F.
+                unsafe { x86_64_avx512::matmul(self, &xt, nb, &mut yt, bias) }
             }
             _ => generic::matmul(self, &xt, nb, &mut yt, bias),
         }

@@ -64,6 +64,7 @@ impl Kernel for PackedConvKernel {
             ConvAlgo::Depthwise => "conv.depthwise",
             ConvAlgo::Winograd => "conv.winograd",
             ConvAlgo::Direct => "conv.direct",
+            ConvAlgo::Thin => "conv.thin",
             ConvAlgo::Im2colGemm | ConvAlgo::Auto => "conv.im2col",
         }
     }

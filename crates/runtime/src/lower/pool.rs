@@ -144,6 +144,9 @@ fn inside(a: Axis) -> bool {
 /// Max pooling of one plane whose windows are all inside it (no bounds checks).
 fn max_inside(xp: &[f32], yp: &mut [f32], h: Axis, w: Axis) {
     let wi = w.input;
+    if h.kernel == 2 && w.kernel == 2 && h.dilation == 1 && w.dilation == 1 && w.stride == 2 {
+        return max_2x2_s2(xp, yp, h, w);
+    }
     if h.kernel == 2 && w.kernel == 2 && h.dilation == 1 && w.dilation == 1 {
         for oy in 0..h.output {
             let r0 = &xp[oy * h.stride * wi..][..wi];
@@ -171,13 +174,41 @@ fn max_inside(xp: &[f32], yp: &mut [f32], h: Axis, w: Axis) {
     }
 }
 
+/// 2x2 windows at horizontal stride 2 (the usual down-sampling MaxPool): the two rows' maximum
+/// into a buffer, then the maximum of each pair; both loops vectorize (the general loop's
+/// stride-2 gathers do not).
+fn max_2x2_s2(xp: &[f32], yp: &mut [f32], h: Axis, w: Axis) {
+    const CHUNK: usize = 64;
+    let (wi, ow) = (w.input, w.output);
+    let mut v = [0f32; 2 * CHUNK];
+    for oy in 0..h.output {
+        // Inside: 2 * (ow - 1) + 1 < wi, so the two rows hold 2 * ow columns.
+        let r0 = &xp[oy * h.stride * wi..][..2 * ow];
+        let r1 = &xp[(oy * h.stride + 1) * wi..][..2 * ow];
+        let row = &mut yp[oy * ow..(oy + 1) * ow];
+        for ((a, b), out) in r0
+            .chunks(2 * CHUNK)
+            .zip(r1.chunks(2 * CHUNK))
+            .zip(row.chunks_mut(CHUNK))
+        {
+            let v = &mut v[..a.len()];
+            for ((v, &a), &b) in v.iter_mut().zip(a).zip(b) {
+                *v = a.max(b);
+            }
+            for (o, pair) in out.iter_mut().zip(v.chunks_exact(2)) {
+                *o = pair[0].max(pair[1]);
+            }
+        }
+    }
+}
+
 /// Max pooling with padding (or windows past the input, from `ceil_mode`) in two passes per
 /// output row: the maximum down the window's input rows, over whole rows (contiguous, so it
 /// vectorizes) into a row padded with -inf, then along that row's windows. Neither pass has
 /// a bounds check; ResNet-18's 3x3/2 MaxPool at 112x112 went from 9 bounds-checked reads per
-/// output to 1.5 vector and 3 branch-free scalar ones. The max of a window does not depend on the order
-/// its elements are visited (NaN is skipped, as `f32::max` does), so results equal the
-/// direct loop's.
+/// output to 1.5 vector and 3 branch-free scalar ones. The max of a window does not depend
+/// on the order its elements are visited (NaN is skipped, as `f32::max` does), so results
+/// equal the direct loop's.
 struct SeparableMax {
     /// Column maxima of one output row's input rows: `pad_begin` -inf, the input row's
     /// width, then -inf up to the last window's end.

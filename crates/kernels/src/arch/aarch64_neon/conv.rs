@@ -2,9 +2,20 @@
 //! which the compiler vectorizes 4 lanes wide: NEON is the aarch64 baseline).
 
 use crate::conv::{
-    depthwise_plane, pointwise_pixels, DepthwisePlane, PointwiseJob, PointwiseOut, PortableBlock,
-    PortableLanes,
+    depthwise_blocked, depthwise_plane, pointwise_pixels, DepthwiseChannels, DepthwisePlane,
+    PointwiseJob, PointwiseOut, PortableBlock, PortableLanes,
 };
+
+/// See [`crate::conv::DepthwiseBlockKernel`].
+pub(super) unsafe fn depthwise_block(
+    p: &DepthwiseChannels,
+    x: &[f32],
+    out: &mut [f32],
+    buf: &mut [f32],
+) {
+    // SAFETY: forwarded contract; NEON is always present on aarch64.
+    unsafe { depthwise_blocked::<PortableLanes<true>>(p, x, out, buf) }
+}
 
 /// See [`crate::conv::DepthwiseKernel`].
 pub(super) unsafe fn depthwise(

@@ -17,6 +17,7 @@ pub(crate) fn plug(table: &mut Kernels) {
     table.gemv_dots = gemv::dots;
     table.act = act::slice;
     table.depthwise = conv::depthwise;
+    table.depthwise_block = conv::depthwise_block;
     table.pointwise = conv::pointwise;
     table.unary = elementwise::unary;
     table.binary = elementwise::binary;

@@ -17,6 +17,7 @@ pub(crate) fn table() -> Kernels {
         gemv_dots: gemv::dots,
         act: act_slice,
         depthwise: crate::conv::depthwise_generic,
+        depthwise_block: crate::conv::depthwise_blocked_generic,
         pointwise: crate::conv::pointwise_generic,
         winograd: crate::conv::WINOGRAD_GENERIC,
         unary: crate::elementwise::unary_generic,

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 
 use super::act;
 use crate::conv::{
-    depthwise_plane, pointwise_pixels, DepthwiseBlock, DepthwiseLanes, DepthwisePlane,
-    PointwiseJob, PointwiseOut,
+    depthwise_blocked, depthwise_plane, pointwise_pixels, DepthwiseBlock, DepthwiseChannels,
+    DepthwiseLanes, DepthwisePlane, PointwiseJob, PointwiseOut,
 };
 use crate::Activation;
 
@@ -67,6 +67,47 @@ pub(crate) unsafe fn depthwise_avx512(
 ) {
     // SAFETY: forwarded contract; this function has every feature the lanes need.
     unsafe { depthwise_plane::<true, Avx2, Avx512Lanes, Avx2Lanes>(p, x, w, out, buf) }
+}
+
+/// See [`crate::conv::DepthwiseBlockKernel`]: AVX-512 where [`avx512`] allows it, else AVX2.
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn depthwise_block(
+    p: &DepthwiseChannels,
+    x: &[f32],
+    out: &mut [f32],
+    buf: &mut [f32],
+) {
+    // SAFETY (both): forwarded contract; AVX-512F checked where used.
+    if avx512() {
+        return unsafe { depthwise_block_avx512(p, x, out, buf) };
+    }
+    unsafe { depthwise_block_avx2(p, x, out, buf) }
+}
+
+/// The blocked depthwise kernel with 8-lane vectors. Safety: see
+/// [`crate::conv::DepthwiseBlockKernel`].
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn depthwise_block_avx2(
+    p: &DepthwiseChannels,
+    x: &[f32],
+    out: &mut [f32],
+    buf: &mut [f32],
+) {
+    // SAFETY: forwarded contract; this function has the features `Avx2Lanes` needs.
+    unsafe { depthwise_blocked::<Avx2Lanes>(p, x, out, buf) }
+}
+
+/// The blocked depthwise kernel with 16-lane vectors. Safety: see
+/// [`crate::conv::DepthwiseBlockKernel`], and the CPU has AVX-512F.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(crate) unsafe fn depthwise_block_avx512(
+    p: &DepthwiseChannels,
+    x: &[f32],
+    out: &mut [f32],
+    buf: &mut [f32],
+) {
+    // SAFETY: forwarded contract; this function has the features `Avx512Lanes` needs.
+    unsafe { depthwise_blocked::<Avx512Lanes>(p, x, out, buf) }
 }
 
 #[derive(Clone, Copy)]
@@ -358,13 +399,14 @@ pub(super) unsafe fn pointwise(job: &PointwiseJob, out: PointwiseOut, p0: usize,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conv::{Conv2dShape, ConvAlgo, DepthwiseKernel, PackedConv};
+    use crate::conv::{Conv2dShape, ConvAlgo, DepthwiseBlockKernel, DepthwiseKernel, PackedConv};
     use crate::{reference, Kernels};
     use proptest::prelude::*;
 
-    fn table(kernel: DepthwiseKernel) -> &'static Kernels {
+    fn table(kernel: DepthwiseKernel, block: DepthwiseBlockKernel) -> &'static Kernels {
         let mut t = Kernels::native().clone();
         t.depthwise = kernel;
+        t.depthwise_block = block;
         Box::leak(Box::new(t))
     }
 
@@ -390,14 +432,15 @@ mod tests {
             random(s.out_channels, seed + 2),
         );
         let (want, mag) = reference::conv2d(s, &x, &w, Some(&b), act).unwrap();
-        let mut kernels: Vec<(&str, DepthwiseKernel)> = vec![("avx2", depthwise_avx2)];
+        type Pair = (&'static str, DepthwiseKernel, DepthwiseBlockKernel);
+        let mut kernels: Vec<Pair> = vec![("avx2", depthwise_avx2, depthwise_block_avx2)];
         if is_x86_feature_detected!("avx512f") {
-            kernels.push(("avx512", depthwise_avx512));
+            kernels.push(("avx512", depthwise_avx512, depthwise_block_avx512));
         }
-        for (name, kernel) in kernels {
+        for (name, kernel, block) in kernels {
+            let t = table(kernel, block);
             let conv =
-                PackedConv::with_kernels(table(kernel), s, &w, Some(&b), act, ConvAlgo::Depthwise)
-                    .unwrap();
+                PackedConv::with_kernels(t, s, &w, Some(&b), act, ConvAlgo::Depthwise).unwrap();
             let mut out = vec![f32::NAN; s.output_len()];
             conv.run(&x, &mut out, &mut [], 1).unwrap();
             for (i, ((&got, &want), &m)) in out.iter().zip(&want).zip(&mag).enumerate() {
@@ -444,13 +487,39 @@ mod tests {
             (s.pad_top, s.pad_left, s.pad_bottom, s.pad_right) = pads;
             check(&s, act, seed);
         }
+
+        /// The small-plane (blocked) path: channel counts across vector blocks, batches whose
+        /// blocks straddle two images, outputs up to its widest rows.
+        #[test]
+        fn blocked_depthwise_matches_reference(
+            (n, c, h, w) in (1usize..3, 1usize..40, 1usize..16, 1usize..16),
+            k in prop_oneof![Just(3usize), Just(5)],
+            stride in 1usize..3,
+            pads in (0usize..3, 0usize..3, 0usize..3, 0usize..3),
+            act in activation(),
+            seed in any::<u64>(),
+        ) {
+            let mut s = Conv2dShape::simple(n, c, h + k, w + k, c, k);
+            (s.groups, s.stride_h, s.stride_w) = (c, stride, stride);
+            (s.pad_top, s.pad_left, s.pad_bottom, s.pad_right) = pads;
+            check(&s, act, seed);
+        }
     }
 
     #[test]
     fn mobilenet_shapes() {
-        for (hw, stride) in [(112, 1), (112, 2), (56, 2), (14, 1), (14, 2), (7, 1)] {
-            let mut s = Conv2dShape::simple(1, 3, hw, hw, 3, 3);
-            (s.groups, s.stride_h, s.stride_w) = (3, stride, stride);
+        for (hw, stride, c) in [
+            (112, 1, 3),
+            (112, 2, 3),
+            (56, 2, 3),
+            (14, 1, 3),
+            (14, 2, 3),
+            (7, 1, 3),
+            (14, 2, 37),
+            (7, 1, 41),
+        ] {
+            let mut s = Conv2dShape::simple(1, c, hw, hw, c, 3);
+            (s.groups, s.stride_h, s.stride_w) = (c, stride, stride);
             (s.pad_top, s.pad_left, s.pad_bottom, s.pad_right) = (1, 1, 1, 1);
             check(&s, Activation::Clip { min: 0.0, max: 6.0 }, hw as u64);
         }

@@ -1,7 +1,7 @@
 //! AVX2 + FMA kernels for x86-64, installed when the CPU reports both features.
 
 pub(super) mod act;
-mod conv;
+pub(crate) mod conv;
 mod elementwise;
 mod gemv;
 mod mmm;
@@ -21,6 +21,7 @@ pub(crate) fn plug(table: &mut Kernels) -> bool {
     table.gemv_dots = gemv::dots;
     table.act = act::slice;
     table.depthwise = conv::depthwise;
+    table.depthwise_block = conv::depthwise_block;
     table.pointwise = conv::pointwise;
     table.unary = elementwise::unary;
     table.binary = elementwise::binary;

@@ -280,11 +280,13 @@ unsafe fn fill<L: Lanes>(g: &Geometry, x: &[f32], buf: &mut [f32], rl: usize, od
                 } else {
                     (evens, odds)
                 };
-                let ends = (pl + iw).div_ceil(2);
+                // The right padding starts at padded column pl + iw: even entry
+                // ceil((pl + iw) / 2), odd entry floor((pl + iw) / 2).
+                let end = pl + iw;
                 zeros(evens, 0, q + 1);
                 zeros(odds, 0, q + 1);
-                zeros(evens, ends, pw.div_ceil(2));
-                zeros(odds, ends, pw / 2 + 1);
+                zeros(evens, end.div_ceil(2), pw.div_ceil(2));
+                zeros(odds, end / 2, pw / 2 + 1);
                 let mut m = 0;
                 while 2 * m < iw {
                     let (e, o) = L::deinterleave(load(src, 2 * m), load(src, 2 * m + n));

@@ -20,6 +20,8 @@ pub(crate) mod portable_dot;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_avx2;
 #[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_64_avx512_add;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_vnni;
 
 #[cfg(target_arch = "aarch64")]
@@ -106,10 +108,21 @@ pub(crate) type DotPackKernel =
 /// and the CPU has the kernel's features.
 pub(crate) type DotGemvKernel = unsafe fn(usize, *const i8, *const u8, *mut i32);
 
+/// [`DotTileKernel`] with the u8 requantizing store fused `(kq, a, b, rows, nrows, dst, rs,
+/// width)`: tile row `i < nrows` goes through `rows[i]` (as `StoreKernel<u8>`) to `dst + i * rs
+/// + j` for `j < width`, straight from the accumulator registers.
+///
+/// Safety: as [`DotTileKernel`], plus `rows` has `nrows <= mr` values, `width <= nr`, and every
+/// `dst + i * rs + j` above is writable.
+pub(crate) type DotTileU8Kernel =
+    unsafe fn(usize, *const i8, *const u8, *const RowParams, usize, *mut u8, usize, usize);
+
 /// The kernels of a table that uses the quads layout.
 #[derive(Clone, Copy)]
 pub(crate) struct DotKernels {
     pub tile: DotTileKernel,
+    /// The tile with its u8 store fused, where the table has one.
+    pub tile_u8: Option<DotTileU8Kernel>,
     pub pack: DotPackKernel,
     pub gemv: DotGemvKernel,
 }

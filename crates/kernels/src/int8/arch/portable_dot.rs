@@ -16,6 +16,7 @@ pub(crate) fn table() -> Int8Kernels {
         nr: NR,
         dot: Some(DotKernels {
             tile: tile_generic,
+            tile_u8: None,
             pack: pack_generic,
             gemv: gemv_generic,
         }),

@@ -10,7 +10,7 @@ use std::arch::x86_64::*;
 
 use super::super::requant::RowParams;
 use super::super::Int8Kernels;
-use super::{portable, portable_dot, x86_64_avx2, DotKernels};
+use super::{portable, portable_dot, x86_64_avx2, x86_64_avx512_add, DotKernels};
 
 /// Rows of the micro-kernel tile (weight rows: one broadcast each per quad).
 const MR: usize = 8;
@@ -32,11 +32,14 @@ pub(crate) fn plug(table: &mut Int8Kernels, wide: bool) -> bool {
     table.store.u8 = store_u8;
     table.store.i8 = store_i8;
     table.depthwise_row = depthwise_row;
+    table.quant.add_u8 = x86_64_avx512_add::add_u8;
+    table.quant.add_i8 = x86_64_avx512_add::add_i8;
     if wide {
         table.name = "x86_64_vnni512";
         table.nr = NR_ZMM;
         table.dot = Some(DotKernels {
             tile: tile_zmm,
+            tile_u8: Some(tile_zmm_u8),
             pack: pack_zmm,
             gemv,
         });
@@ -45,6 +48,7 @@ pub(crate) fn plug(table: &mut Int8Kernels, wide: bool) -> bool {
         table.nr = NR_YMM;
         table.dot = Some(DotKernels {
             tile: tile_ymm,
+            tile_u8: None,
             pack: pack_ymm,
             gemv,
         });
@@ -55,10 +59,11 @@ pub(crate) fn plug(table: &mut Int8Kernels, wide: bool) -> bool {
 // Safety of everything below: the contracts of `arch/mod.rs`; `plug` installs these only when
 // AVX-512F/BW/VL and VNNI were detected.
 
+/// The 8x32 accumulators of one zmm tile.
 // Index loops over the register arrays read as the math.
 #[allow(clippy::needless_range_loop)]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn tile_zmm(kq: usize, a: *const i8, b: *const u8, c: *mut i32) {
+#[inline(always)]
+unsafe fn acc_zmm(kq: usize, a: *const i8, b: *const u8) -> [[__m512i; 2]; MR] {
     unsafe {
         let mut acc = [[_mm512_setzero_si512(); 2]; MR];
         for q in 0..kq {
@@ -72,10 +77,45 @@ unsafe fn tile_zmm(kq: usize, a: *const i8, b: *const u8, c: *mut i32) {
                 acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], b1, w);
             }
         }
+        acc
+    }
+}
+
+#[allow(clippy::needless_range_loop)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn tile_zmm(kq: usize, a: *const i8, b: *const u8, c: *mut i32) {
+    unsafe {
+        let acc = acc_zmm(kq, a, b);
         for i in 0..MR {
             let ci = c.add(i * NR_ZMM);
             _mm512_storeu_si512(ci as *mut _, acc[i][0]);
             _mm512_storeu_si512(ci.add(16) as *mut _, acc[i][1]);
+        }
+    }
+}
+
+/// `tile_zmm` and `store_u8` of its rows in one: the accumulators never leave the registers.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn tile_zmm_u8(
+    kq: usize,
+    a: *const i8,
+    b: *const u8,
+    rows: *const RowParams,
+    nrows: usize,
+    dst: *mut u8,
+    rs: usize,
+    width: usize,
+) {
+    unsafe {
+        let acc = acc_zmm(kq, a, b);
+        let (k0, k1) = (mask16(width), mask16(width.saturating_sub(16)));
+        for (i, v) in acc.iter().enumerate().take(nrows.min(MR)) {
+            let (p, d) = (&*rows.add(i), dst.add(i * rs));
+            _mm512_mask_cvtusepi32_storeu_epi8(d as *mut _, k0, requant16(v[0], p));
+            if width > 16 {
+                _mm512_mask_cvtusepi32_storeu_epi8(d.add(16) as *mut _, k1, requant16(v[1], p));
+            }
         }
     }
 }
@@ -215,19 +255,21 @@ unsafe fn gemv(kq: usize, a: *const i8, x: *const u8, out: *mut i32) {
     }
 }
 
-/// Requantizes 16 accumulators: the operations of `requant_one`, in its order
-/// (`vcvtdq2ps` and `vrndscaleps` round to nearest even like `as f32` and `round_ties_even`).
+/// Requantizes 16 accumulators: the operations of `requant_one` (`vcvtdq2ps` rounds to nearest
+/// even like `as f32`). The clamp comes before the rounding conversion here: the bounds are
+/// integers, so clamping then rounding equals rounding then clamping, and `max` first turns a
+/// NaN into `lo` as `f32::max` does.
 #[target_feature(enable = "avx512f")]
 unsafe fn requant16(acc: __m512i, p: &RowParams) -> __m512i {
     let a = _mm512_add_epi32(acc, _mm512_set1_epi32(p.bias));
     let f = _mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_set1_ps(p.scale));
-    let r = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(f);
-    let r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(p.lo)), _mm512_set1_ps(p.hi));
-    _mm512_add_epi32(_mm512_cvtps_epi32(r), _mm512_set1_epi32(p.zp))
+    let r = _mm512_min_ps(_mm512_max_ps(f, _mm512_set1_ps(p.lo)), _mm512_set1_ps(p.hi));
+    let r = _mm512_cvt_roundps_epi32::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(r);
+    _mm512_add_epi32(r, _mm512_set1_epi32(p.zp))
 }
 
 /// Lanes `0..n` set (n <= 16).
-fn mask16(n: usize) -> __mmask16 {
+pub(super) fn mask16(n: usize) -> __mmask16 {
     if n >= 16 {
         0xffff
     } else {
