@@ -13,15 +13,17 @@ use crate::{Bias, GemmParams, MatMut, MatRef, Result};
 /// except the image with its columns split by parity for stride 2 ([`split_columns`]).
 pub(crate) fn scratch_len(s: &Conv2dShape, direct_input: bool) -> usize {
     if direct_input {
-        0
-    } else if fused(s) {
-        if s.stride_w == 2 {
-            s.in_channels * s.in_h * s.in_w
-        } else {
-            0
-        }
+        return 0;
+    }
+    let split = if s.stride_w == 2 {
+        s.in_channels * s.in_h * s.in_w
     } else {
-        s.cin_g() * s.kernel_h * s.kernel_w * s.out_h() * s.out_w()
+        0
+    };
+    if fused(s) {
+        split
+    } else {
+        split + s.cin_g() * s.kernel_h * s.kernel_w * s.out_h() * s.out_w()
     }
 }
 
@@ -44,8 +46,9 @@ pub(crate) fn input_is_col(s: &Conv2dShape) -> bool {
 
 /// Writes the `cin_g * kh * kw x oh * ow` column matrix of channels `c0..c0 + cin_g` of one
 /// image (`image` is that image's `C x H x W` slice) into `col`, row-major: the plain twin
-/// of [`im2col_panels`].
-pub(crate) fn im2col(s: &Conv2dShape, image: &[f32], c0: usize, col: &mut [f32]) {
+/// of [`Im2colSource::pack`]. `split`: `image` rows are split by column parity
+/// ([`split_columns`], stride 2 only).
+pub(crate) fn im2col(s: &Conv2dShape, image: &[f32], c0: usize, col: &mut [f32], split: bool) {
     let (oh, ow) = (s.out_h(), s.out_w());
     let (h, w) = (s.in_h, s.in_w);
     let mut rows = col.chunks_exact_mut(oh * ow);
@@ -70,6 +73,9 @@ pub(crate) fn im2col(s: &Conv2dShape, image: &[f32], c0: usize, col: &mut [f32])
                     let x0 = (xs.start * s.stride_w) as isize + dx;
                     if s.stride_w == 1 {
                         out[xs.clone()].copy_from_slice(&src[x0 as usize..][..xs.len()]);
+                    } else if split {
+                        let at = (x0 as usize % 2) * w.div_ceil(2) + x0 as usize / 2;
+                        out[xs.clone()].copy_from_slice(&src[at..][..xs.len()]);
                     } else {
                         for (k, o) in out[xs.clone()].iter_mut().enumerate() {
                             *o = src[x0 as usize + k * s.stride_w];
@@ -225,7 +231,7 @@ pub(crate) fn run(
     let in_image = s.in_channels * s.in_h * s.in_w;
     let out_image = s.out_channels * n;
     let direct = input_is_col(s);
-    let split = !direct && fused(s) && s.stride_w == 2;
+    let split = !direct && s.stride_w == 2;
     let (split_buf, scratch) = scratch.split_at_mut(if split { in_image } else { 0 });
     for b in 0..s.batch {
         let mut image = &input[b * in_image..(b + 1) * in_image];
@@ -248,7 +254,7 @@ pub(crate) fn run(
             let out = MatMut::row_major(&mut output[at..at + cout_g * n], cout_g, n)?;
             if !direct && !fused(s) {
                 let col = &mut scratch[..k * n];
-                im2col(s, image, g * cin_g, col);
+                im2col(s, image, g * cin_g, col, split);
                 let colm = MatRef::row_major(col, k, n)?;
                 pc.table
                     .gemm_packed_a(&params, &pc.packed_w[g], colm, out)?;
@@ -297,7 +303,14 @@ mod tests {
             let image: Vec<f32> = (0..c * h * w).map(|i| i as f32 + 1.0).collect();
             let (k, n) = (c * kh * kw, s.out_h() * s.out_w());
             let mut col = vec![f32::NAN; k * n];
-            im2col(&s, &image, 0, &mut col);
+            im2col(&s, &image, 0, &mut col, false);
+            if sw == 2 {
+                let mut halves = vec![0f32; image.len()];
+                split_columns(w, &image, &mut halves);
+                let mut from_halves = vec![f32::NAN; k * n];
+                im2col(&s, &halves, 0, &mut from_halves, true);
+                prop_assert!(col.iter().zip(&from_halves).all(|(a, b)| a.to_bits() == b.to_bits()));
+            }
             // A random block: rows r0..r1, columns from a multiple of nr.
             let (r0, r1) = (k * b0 / 100, (k * b0 / 100 + 1 + k * b1 / 100).min(k));
             let j0 = (n * b2 / 100) / nr * nr;
