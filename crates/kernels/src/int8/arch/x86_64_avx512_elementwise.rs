@@ -1,5 +1,6 @@
-//! The quantized residual add on 512-bit registers (16 lanes, masked tail), for the VNNI
-//! tables: the operations of `portable::add` in its order, so the bits are the same.
+//! Element-wise int8 kernels on 512-bit registers (masked tails) for the VNNI tables: the
+//! quantized residual add (the operations of `portable::add` in its order, so the bits are the
+//! same) and the widening of depthwise input rows.
 
 use std::arch::x86_64::*;
 
@@ -59,3 +60,27 @@ add_8bit!(
     _mm512_cvtepi8_epi32,
     _mm512_mask_cvtsepi32_storeu_epi8
 );
+
+/// `dst[i] = (src[i] ^ flip) - zp` as i16 for `i < n`, 32 per step ([`super::WidenKernel`]).
+///
+/// Safety: `src` has `n` readable bytes, `dst` `n` writable i16, the CPU AVX-512F/BW/VL.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+pub(crate) unsafe fn widen_row(src: *const u8, n: usize, flip: u8, zp: i32, dst: *mut i16) {
+    let f = _mm256_set1_epi8(flip as i8);
+    let z = _mm512_set1_epi16(zp as i16);
+    let mut i = 0;
+    while i < n {
+        let k: __mmask32 = if n - i >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << (n - i)) - 1
+        };
+        // SAFETY: lanes outside the mask are neither read nor written; i < n.
+        unsafe {
+            let v = _mm256_maskz_loadu_epi8(k, src.add(i) as *const i8);
+            let v = _mm512_cvtepu8_epi16(_mm256_xor_si256(v, f));
+            _mm512_mask_storeu_epi16(dst.add(i), k, _mm512_sub_epi16(v, z));
+        }
+        i += 32;
+    }
+}
