@@ -84,3 +84,39 @@ pub(crate) unsafe fn widen_row(src: *const u8, n: usize, flip: u8, zp: i32, dst:
         i += 32;
     }
 }
+
+macro_rules! quantize_8bit {
+    ($name:ident, $t:ty, $narrow:ident) => {
+        /// `saturate(round_half_even(x / scale) + zp)`, NaN to `zp`: `portable::quantize`'s
+        /// operations, 16 per step (the bounds are integers, so clamping before the rounding
+        /// conversion equals clamping after it).
+        ///
+        /// Safety: the CPU has AVX-512F/BW/VL.
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+        pub(crate) unsafe fn $name(x: &[f32], scale: f32, zp: i32, out: &mut [$t]) {
+            let n = out.len().min(x.len());
+            let lo = _mm512_set1_ps((<$t>::MIN as i32 - zp) as f32);
+            let hi = _mm512_set1_ps((<$t>::MAX as i32 - zp) as f32);
+            let (s, z) = (_mm512_set1_ps(scale), _mm512_set1_epi32(zp));
+            let mut i = 0;
+            while i < n {
+                let k = mask16(n - i);
+                // SAFETY: lanes outside the mask are neither read nor written; i < n.
+                unsafe {
+                    let q = _mm512_div_ps(_mm512_maskz_loadu_ps(k, x.as_ptr().add(i)), s);
+                    let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(q, q);
+                    let c = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
+                    let c = _mm512_mask_mov_ps(c, nan, _mm512_setzero_ps());
+                    let r = _mm512_cvt_roundps_epi32::<
+                        { _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC },
+                    >(c);
+                    $narrow(out.as_mut_ptr().add(i) as *mut _, k, _mm512_add_epi32(r, z));
+                }
+                i += 16;
+            }
+        }
+    };
+}
+
+quantize_8bit!(quantize_u8, u8, _mm512_mask_cvtusepi32_storeu_epi8);
+quantize_8bit!(quantize_i8, i8, _mm512_mask_cvtsepi32_storeu_epi8);

@@ -34,6 +34,8 @@ pub(crate) fn plug(table: &mut Int8Kernels, wide: bool) -> bool {
     table.depthwise_row = depthwise_row;
     table.widen_row = x86_64_avx512_elementwise::widen_row;
     table.quant.add_u8 = x86_64_avx512_elementwise::add_u8;
+    table.quant.quantize_u8 = x86_64_avx512_elementwise::quantize_u8;
+    table.quant.quantize_i8 = x86_64_avx512_elementwise::quantize_i8;
     table.quant.add_i8 = x86_64_avx512_elementwise::add_i8;
     if wide {
         table.name = "x86_64_vnni512";
