@@ -119,8 +119,18 @@ impl<T: QElem> Job<'_, T> {
         // `s * i + r * pw + t` = row `s * y + r`, column `s * x + t`, so one kernel call covers
         // the plane (no per-row tails); columns `x >= ow` are computed and dropped.
         let n = (oh - 1) * pw + ow;
-        let mut plane = vec![0i16; ph * pw];
-        let mut acc = vec![0i32; n];
+        // s8 inputs are read as u8 shifted by 128, which shifts the zero point alike.
+        let (flip, zp) = if T::MIN < 0 {
+            (0x80, x_zp + 128)
+        } else {
+            (0, x_zp)
+        };
+        // Rounded up so that the vector loops run to the end (every table's step divides 32;
+        // the one extra output is what the widest stride-2 loop needs to take the last step):
+        // the outputs past `n` read the plane's zero slack and are dropped.
+        let n_pad = n.next_multiple_of(32) + 1;
+        let mut plane = vec![0i16; ph * pw + s * (n_pad - n)];
+        let mut acc = vec![0i32; n_pad];
         for (bc, (src, dst)) in x
             .chunks_exact(g.h * g.w)
             .zip(out.chunks_exact_mut(oh * ow))
@@ -129,13 +139,17 @@ impl<T: QElem> Job<'_, T> {
             let c = (first + bc) % g.c_in;
             for (y, line) in src.chunks_exact(g.w).enumerate() {
                 let row = &mut plane[(y + pt) * pw + pl..(y + pt) * pw + pl + g.w];
-                for (p, &v) in row.iter_mut().zip(line) {
-                    *p = (v.to_i32() - x_zp) as i16;
+                // SAFETY: `line` and `row` hold g.w values; u8 and i8 have the same layout;
+                // `zp` is in [0, 255]; the table's kernels run here.
+                unsafe {
+                    let src = line.as_ptr() as *const u8;
+                    (table.widen_row)(src, g.w, flip, zp, row.as_mut_ptr());
                 }
             }
-            // SAFETY: the last output reads `s * (n - 1) + 2 * pw + 2 < ph * pw` (ph >= s * (oh
-            // - 1) + 3 and pw >= s * (ow - 1) + 3, by how oh and ow were derived), so each row
-            // pointer has `(n - 1) * s + 3` readable values; the table's kernels run here.
+            // SAFETY: output `n - 1` reads `s * (n - 1) + 2 * pw + 2 < ph * pw` (ph >= s * (oh
+            // - 1) + 3 and pw >= s * (ow - 1) + 3, by how oh and ow were derived), so output
+            // `n_pad - 1` reads inside the plane's `s * (n_pad - n)` slack: each row pointer has
+            // `(n_pad - 1) * s + 3` readable values; the table's kernels run here.
             unsafe {
                 let r0 = plane.as_ptr();
                 (table.depthwise_row)([r0, r0.add(pw), r0.add(2 * pw)], &w.0[c], s, &mut acc);

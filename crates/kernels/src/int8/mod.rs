@@ -61,6 +61,7 @@ pub struct Int8Kernels {
     pub(crate) pack_i8: arch::PackKernel<i8>,
     pub(crate) store: arch::StoreKernels,
     pub(crate) depthwise_row: arch::DepthwiseRowKernel,
+    pub(crate) widen_row: arch::WidenKernel,
     pub(crate) quant: arch::QuantKernels,
     /// Dot-product kernels (quads layout); when present the GEMM uses them, not `tile`/`pack_*`.
     pub(crate) dot: Option<arch::DotKernels>,

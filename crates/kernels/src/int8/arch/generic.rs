@@ -23,6 +23,7 @@ pub(crate) fn table() -> Int8Kernels {
             f32: store_f32,
         },
         depthwise_row,
+        widen_row,
         quant: QuantKernels {
             quantize_u8: quantize::<u8>,
             quantize_i8: quantize::<i8>,
@@ -69,6 +70,10 @@ pub(crate) unsafe fn store_f32(acc: &[i32], p: &RowParams, dst: *mut f32, cs: us
 
 pub(crate) unsafe fn depthwise_row(rows: [*const i16; 3], w: &[i32; 9], s: usize, acc: &mut [i32]) {
     unsafe { portable::depthwise_row(rows, w, s, acc) }
+}
+
+unsafe fn widen_row(src: *const u8, n: usize, flip: u8, zp: i32, dst: *mut i16) {
+    unsafe { portable::widen_row(src, n, flip, zp, dst) }
 }
 
 pub(crate) unsafe fn quantize<T: QElem>(x: &[f32], scale: f32, zp: i32, out: &mut [T]) {

@@ -20,7 +20,7 @@ pub(crate) mod portable_dot;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_avx2;
 #[cfg(target_arch = "x86_64")]
-pub(crate) mod x86_64_avx512_add;
+pub(crate) mod x86_64_avx512_elementwise;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64_vnni;
 
@@ -70,6 +70,13 @@ pub(crate) struct StoreKernels {
 ///
 /// Safety: each row has `(acc.len() - 1) * stride + 3` readable i16; CPU features as named.
 pub(crate) type DepthwiseRowKernel = unsafe fn([*const i16; 3], &[i32; 9], usize, &mut [i32]);
+
+/// Widens one row of 8-bit inputs `(src, n, flip, zp, dst)`: `dst[i] = (src[i] ^ flip) - zp`
+/// as i16 (`flip` 0x80 and `zp` + 128 read s8 inputs), for the depthwise planes.
+///
+/// Safety: `src` has `n` readable bytes, `dst` `n` writable i16; `zp` in `[0, 255]`; CPU
+/// features as named.
+pub(crate) type WidenKernel = unsafe fn(*const u8, usize, u8, i32, *mut i16);
 
 /// Quantize / dequantize slices (per-tensor scale): `(x, scale, zp, out)` of equal lengths.
 #[derive(Clone, Copy)]

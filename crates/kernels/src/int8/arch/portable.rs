@@ -157,6 +157,21 @@ pub(crate) unsafe fn quantize<T: QElem>(x: &[f32], scale: f32, zp: i32, out: &mu
     }
 }
 
+/// `dst[i] = (src[i] ^ flip) - zp` as i16 (the `WidenKernel` contract).
+#[inline(always)]
+pub(crate) unsafe fn widen_row(src: *const u8, n: usize, flip: u8, zp: i32, dst: *mut i16) {
+    // SAFETY: the caller guarantees n readable bytes and n writable i16.
+    let (src, dst) = unsafe {
+        (
+            std::slice::from_raw_parts(src, n),
+            std::slice::from_raw_parts_mut(dst, n),
+        )
+    };
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d = ((v ^ flip) as i32 - zp) as i16;
+    }
+}
+
 /// `out = (x - zp) * scale`.
 #[inline(always)]
 pub(crate) unsafe fn dequantize<T: QElem>(x: &[T], scale: f32, zp: i32, out: &mut [f32]) {

@@ -10,7 +10,7 @@ use std::arch::x86_64::*;
 
 use super::super::requant::RowParams;
 use super::super::Int8Kernels;
-use super::{portable, portable_dot, x86_64_avx2, x86_64_avx512_add, DotKernels};
+use super::{portable, portable_dot, x86_64_avx2, x86_64_avx512_elementwise, DotKernels};
 
 /// Rows of the micro-kernel tile (weight rows: one broadcast each per quad).
 const MR: usize = 8;
@@ -32,8 +32,11 @@ pub(crate) fn plug(table: &mut Int8Kernels, wide: bool) -> bool {
     table.store.u8 = store_u8;
     table.store.i8 = store_i8;
     table.depthwise_row = depthwise_row;
-    table.quant.add_u8 = x86_64_avx512_add::add_u8;
-    table.quant.add_i8 = x86_64_avx512_add::add_i8;
+    table.widen_row = x86_64_avx512_elementwise::widen_row;
+    table.quant.add_u8 = x86_64_avx512_elementwise::add_u8;
+    table.quant.quantize_u8 = x86_64_avx512_elementwise::quantize_u8;
+    table.quant.quantize_i8 = x86_64_avx512_elementwise::quantize_i8;
+    table.quant.add_i8 = x86_64_avx512_elementwise::add_i8;
     if wide {
         table.name = "x86_64_vnni512";
         table.nr = NR_ZMM;
