@@ -11,7 +11,7 @@ if ! python3 -m venv --help >/dev/null 2>&1; then
 fi
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip
-"$venv/bin/pip" install -q numpy onnx==1.23.2 onnxruntime protobuf
+"$venv/bin/pip" install -q numpy onnx==1.23.2 onnxruntime==1.32.0 protobuf
 "$venv/bin/pip" install -q --no-deps rapidocr-onnxruntime==1.4.4
 touch "$stamp"
 echo "python tools ready in $venv"
