@@ -23,6 +23,19 @@ use crate::arch::ActKernel;
 use crate::gemm::{parallel, with_workspace};
 use crate::{Activation, Result};
 
+/// The kernels the row and small-plane paths compute: square 3x3 or 5x5, the same stride 1 or 2
+/// on both axes, no dilation, a non-empty output.
+fn fast_kernel(s: &Conv2dShape) -> bool {
+    s.kernel_h == s.kernel_w
+        && matches!(s.kernel_w, 3 | 5)
+        && s.stride_h == s.stride_w
+        && matches!(s.stride_w, 1 | 2)
+        && s.dilation_h == 1
+        && s.dilation_w == 1
+        && s.out_h() > 0
+        && s.out_w() > 0
+}
+
 /// Where each kernel column lands in an output row, computed once per layer (the divisions
 /// of `valid_range` would otherwise cost more than a short row's arithmetic).
 #[derive(Debug, Clone)]

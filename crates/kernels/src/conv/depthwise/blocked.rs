@@ -39,14 +39,7 @@ impl Blocked {
     /// The geometry of `s`, if this path computes it (square 3x3 or 5x5, stride 1 or 2, no
     /// dilation, output rows at most [`MAX_OUT_W`] wide).
     pub(crate) fn new(s: &Conv2dShape) -> Option<Blocked> {
-        let fits = s.kernel_h == s.kernel_w
-            && matches!(s.kernel_w, 3 | 5)
-            && s.stride_h == s.stride_w
-            && matches!(s.stride_w, 1 | 2)
-            && s.dilation_h == 1
-            && s.dilation_w == 1
-            && s.out_h() > 0
-            && (1..=MAX_OUT_W).contains(&s.out_w());
+        let fits = super::fast_kernel(s) && s.out_w() <= MAX_OUT_W;
         fits.then(|| Blocked {
             in_h: s.in_h,
             in_w: s.in_w,

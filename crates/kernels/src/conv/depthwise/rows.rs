@@ -116,15 +116,7 @@ pub(crate) struct Geometry {
 impl Geometry {
     /// The geometry of `s`, if the fast path computes it.
     pub(crate) fn new(s: &Conv2dShape) -> Option<Geometry> {
-        let fits = s.kernel_h == s.kernel_w
-            && matches!(s.kernel_w, 3 | 5)
-            && s.stride_h == s.stride_w
-            && matches!(s.stride_w, 1 | 2)
-            && s.dilation_h == 1
-            && s.dilation_w == 1
-            && s.out_h() > 0
-            && s.out_w() > 0;
-        if !fits {
+        if !super::fast_kernel(s) {
             return None;
         }
         let (k, st) = (s.kernel_w, s.stride_w);
