@@ -200,6 +200,8 @@ fn network_layers() {
         (3, 13, 3, 2, 1, 71),
         (4, 8, 7, 2, 1, 45),
         (6, 25, 5, 1, 1, 19),
+        // The MNIST CNN's second conv.
+        (32, 64, 3, 1, 1, 14),
     ] {
         let mut s = Conv2dShape::simple(1, c, hw, hw, m, k);
         (s.stride_h, s.stride_w, s.groups) = (stride, stride, groups);
@@ -219,6 +221,7 @@ fn network_layers() {
     assert_eq!(pick(&layers[0]), ConvAlgo::Thin);
     assert_eq!(pick(&layers[7]), ConvAlgo::Im2colGemm);
     assert_eq!(pick(&layers[12]), ConvAlgo::Thin);
+    assert_eq!(pick(&layers[17]), ConvAlgo::Winograd);
     for (i, s) in layers.iter().enumerate() {
         for threads in [1, 2] {
             check(s, Activation::Relu, true, threads, i as u64);
