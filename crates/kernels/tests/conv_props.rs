@@ -205,6 +205,8 @@ fn network_layers() {
         // rows, channels to its columns), stride 1 and 2.
         (128, 96, 3, 1, 1, 5),
         (128, 80, 3, 2, 1, 13),
+        // The MNIST CNN's second conv.
+        (32, 64, 3, 1, 1, 14),
     ] {
         let mut s = Conv2dShape::simple(1, c, hw, hw, m, k);
         (s.stride_h, s.stride_w, s.groups) = (stride, stride, groups);
@@ -226,6 +228,7 @@ fn network_layers() {
     assert_eq!(pick(&layers[12]), ConvAlgo::Thin);
     assert_eq!(pick(&layers[17]), ConvAlgo::Im2colTransposed);
     assert_eq!(pick(&layers[18]), ConvAlgo::Im2colTransposed);
+    assert_eq!(pick(&layers[19]), ConvAlgo::Winograd);
     for (i, s) in layers.iter().enumerate() {
         for threads in [1, 2] {
             check(s, Activation::Relu, true, threads, i as u64);

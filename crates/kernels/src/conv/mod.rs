@@ -372,9 +372,10 @@ fn pick_table(table: &'static Kernels, s: &Conv2dShape, algo: ConvAlgo) -> &'sta
 /// - 3x3 stride-1 layers with at least 64 input and output channels and an output of at
 ///   least 10x10: Winograd (F(4x4) from 16x16, F(2x2) below; AVX-512: 1.3-2.6x im2col on
 ///   ResNet-18 at 56, 28 and 14; at 7x7 the 16 tiles are too few rows for the GEMM and the
-///   transformed weights too big to stream, and im2col is 1.4x faster; with fewer channels, as
-///   in the MNIST CNN, the transforms cost as much as the multiplies saved); and, from 28x28
-///   on, with at least 32 input and 24 output channels (channel-pruned ResNet-18's 32->32 at
+///   transformed weights too big to stream, and im2col is 1.4x faster); from 32 input and 64
+///   output channels (the MNIST CNN's 32->64 at 14x14: F(2x2) 73-76 GFLOP/s vs im2col's
+///   62-69, session 5; with fewer channels the transforms cost as much as the multiplies
+///   saved); and, from 28x28 on, with at least 32 input and 24 output channels (channel-pruned ResNet-18's 32->32 at
 ///   56: F(4x4) 1.7x im2col; PP-OCR det's 96->24 at 160 and 80: 1.25-1.45x);
 /// - 1x1 stride-1 unpadded: the input itself as the GEMM operand (the unpacked direct
 ///   kernel, [`ConvAlgo::Direct`], measured 2-5x slower than the packed GEMM on every
@@ -402,7 +403,7 @@ fn pick(s: &Conv2dShape) -> ConvAlgo {
     if s.is_depthwise() {
         ConvAlgo::Depthwise
     } else if winograd::applies(s)
-        && ((cin >= 64 && cout >= 64 && big_image) || (cin >= 32 && cout >= 24 && wide_image))
+        && ((cin >= 32 && cout >= 64 && big_image) || (cin >= 32 && cout >= 24 && wide_image))
     {
         ConvAlgo::Winograd
     } else if im2col::input_is_col(s) {
