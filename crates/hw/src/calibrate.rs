@@ -146,7 +146,7 @@ fn whole_model_error(samples: &[Sample], kernels: &[KernelModel]) -> f64 {
 }
 
 /// The effective last-level cache size for the weights (see [`CacheSizes::llc_bytes`]): of
-/// sizes from twice the L2 to the whole L3, the one whose fit predicts the calibration models
+/// the L2, sizes from twice the L2 to the whole L3, the one whose fit predicts the calibration models
 /// best (the L3 is shared with other processes, so how much of it a model keeps between runs
 /// is measured, not read). Re-splits `samples` for it and returns it.
 pub fn choose_llc(samples: &mut [Sample], caches: &CacheSizes) -> u64 {
@@ -156,6 +156,8 @@ pub fn choose_llc(samples: &mut [Sample], caches: &CacheSizes) -> u64 {
         .map(|m| m * mb)
         .filter(|&b| b >= 2 * caches.l2_bytes && b < caches.llc_bytes)
         .collect();
+    // The L2 itself: on a loaded machine other tenants may leave a model none of the L3.
+    candidates.insert(0, caches.l2_bytes);
     candidates.push(caches.llc_bytes.max(caches.l2_bytes));
     let mut best = (f64::INFINITY, caches.llc_bytes);
     for llc in candidates {
@@ -299,7 +301,8 @@ pub fn calibrate(base: &Profile, opts: &CalibrateOptions) -> Result<(Profile, Ve
     let mut caches = CacheSizes::of_this_host();
     let (mut samples, outside, canary_s) = measure_nodes(&calibration_cases(opts)?, opts, &caches)?;
     caches.llc_bytes = choose_llc(&mut samples, &caches);
-    let (per_run_s, per_run_s_per_byte) = fit_per_run(&outside);
+    let [per_run_s, per_run_s_per_byte, per_run_s_per_step, per_run_node_fraction] =
+        fit_per_run(&outside);
     let files: Vec<String> = opts
         .model_files
         .iter()
@@ -324,6 +327,8 @@ pub fn calibrate(base: &Profile, opts: &CalibrateOptions) -> Result<(Profile, Ve
         canary_s,
         per_run_s,
         per_run_s_per_byte,
+        per_run_s_per_step,
+        per_run_node_fraction,
         features: NODE_FEATURES.iter().map(|s| s.to_string()).collect(),
         kernels: fit_kernels(&samples),
     });

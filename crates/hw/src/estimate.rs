@@ -229,6 +229,10 @@ pub fn estimate(model: &Model, profile: &Profile, opts: &EstimateOptions) -> Res
         Some(b) => b.saturating_mul(prec.bytes()) / 4,
         None => memory::peak_activation_bytes(&model.graph, prec),
     };
+    let (steps, nodes_s) = (
+        layers.len(),
+        layers.iter().filter_map(|(_, t)| *t).sum::<f64>(),
+    );
     let h = homes(profile, weight_bytes, peak);
     let mut out = Vec::with_capacity(layers.len());
     let mut bytes_per_level = vec![0u64; profile.memory.len()];
@@ -250,7 +254,7 @@ pub fn estimate(model: &Model, profile: &Profile, opts: &EstimateOptions) -> Res
         .filter(|_| prec == Precision::Fp32)
     {
         if matches!(profile.device.kind, Kind::Cpu | Kind::Mcu) {
-            latency_s += host::per_run(hm, host::io_bytes(&model.graph));
+            latency_s += host::per_run(hm, host::io_bytes(&model.graph), steps, nodes_s);
         }
     }
     let bytes_moved = bytes_per_level

@@ -41,27 +41,53 @@ pub fn io_bytes(g: &edgeopt_ir::Graph) -> u64 {
     ins + g.outputs.iter().map(|&v| bytes(v)).sum::<u64>()
 }
 
-/// Seconds per run outside the nodes for a graph moving `io` bytes in and out.
-pub fn per_run(m: &HostModel, io: u64) -> f64 {
-    m.per_run_s + m.per_run_s_per_byte * io as f64
+/// Seconds per run outside the nodes for a graph moving `io` bytes in and out, running
+/// `steps` steps whose own predicted time is `nodes_s`.
+pub fn per_run(m: &HostModel, io: u64, steps: usize, nodes_s: f64) -> f64 {
+    m.per_run_s
+        + m.per_run_s_per_byte * io as f64
+        + m.per_run_s_per_step * steps as f64
+        + m.per_run_node_fraction * nodes_s
 }
 
-/// Fits `per_run_s` and `per_run_s_per_byte` on `(io bytes, seconds outside the nodes)`.
-pub fn fit_per_run(points: &[(u64, f64)]) -> (f64, f64) {
+/// One calibration model's time outside its nodes and what it may depend on.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Outside {
+    /// Bytes of the graph's fed inputs and outputs.
+    pub io_bytes: u64,
+    /// Steps that run (alias steps included).
+    pub steps: usize,
+    /// Seconds of the nodes (the steps' sum).
+    pub nodes_s: f64,
+    /// Seconds of a whole run less `nodes_s`.
+    pub outside_s: f64,
+}
+
+/// Fits `(per_run_s, per_run_s_per_byte, per_run_s_per_step, per_run_node_fraction)` by NNLS,
+/// minimizing the error relative to each model's whole run (the outside time is a difference
+/// of two measurements whose noise grows with the model).
+pub fn fit_per_run(points: &[Outside]) -> [f64; 4] {
     let m = points.len();
     if m == 0 {
-        return (0.0, 0.0);
+        return [0.0; 4];
     }
-    let scale = points.iter().map(|p| p.0 as f64).fold(1.0, f64::max);
-    let mut a = Vec::with_capacity(2 * m);
+    let max = |f: &dyn Fn(&Outside) -> f64| points.iter().map(f).fold(1e-12, f64::max);
+    let scale = [
+        1.0,
+        max(&|p| p.io_bytes as f64),
+        max(&|p| p.steps as f64),
+        max(&|p| p.nodes_s),
+    ];
+    let mut a = Vec::with_capacity(4 * m);
     let mut b = Vec::with_capacity(m);
-    for &(io, t) in points {
-        a.push(1.0);
-        a.push(io as f64 / scale);
-        b.push(t);
+    for p in points {
+        let w = 1.0 / (p.nodes_s + p.outside_s).max(1e-9);
+        let f = [1.0, p.io_bytes as f64, p.steps as f64, p.nodes_s];
+        a.extend(f.iter().zip(&scale).map(|(x, s)| w * x / s));
+        b.push(w * p.outside_s);
     }
-    let x = nnls(&a, &b, m, 2);
-    (x[0], x[1] / scale)
+    let x = nnls(&a, &b, m, 4);
+    std::array::from_fn(|i| x[i] / scale[i])
 }
 
 fn dot(c: &[f64], f: &[f64; NF]) -> f64 {
@@ -171,6 +197,26 @@ mod tests {
     }
 
     #[test]
+    fn per_run_fit_recovers_a_fixed_cost_and_a_share_of_the_nodes() {
+        // outside = 2 us + 5% of the nodes' time.
+        let points: Vec<Outside> = (1..12)
+            .map(|i| {
+                let nodes_s = 1e-4 * (i * i) as f64;
+                Outside {
+                    io_bytes: (1000 * (i % 4)) as u64,
+                    steps: 3 + (i * 7) % 11,
+                    nodes_s,
+                    outside_s: 2e-6 + 0.05 * nodes_s,
+                }
+            })
+            .collect();
+        let [c, per_byte, per_step, frac] = fit_per_run(&points);
+        assert!((c - 2e-6).abs() < 1e-9, "{c}");
+        assert!((frac - 0.05).abs() < 1e-6, "{frac}");
+        assert!(per_byte.abs() < 1e-12 && per_step.abs() < 1e-10);
+    }
+
+    #[test]
     fn predict_falls_back_from_key_to_kernel_to_family_and_aliases_are_free() {
         let model = |key: &str, c: f64| KernelModel {
             key: key.into(),
@@ -192,6 +238,8 @@ mod tests {
             canary_s: 0.0,
             per_run_s: 0.0,
             per_run_s_per_byte: 0.0,
+            per_run_s_per_step: 0.0,
+            per_run_node_fraction: 0.0,
             features: crate::host_nodes::NODE_FEATURES
                 .iter()
                 .map(|s| s.to_string())

@@ -261,6 +261,7 @@ fn features(
     kernel: &str,
     c: &CacheSizes,
     run_bytes: u64,
+    cold_in: f64,
 ) -> [f64; NF] {
     let x = dims(g, n.inputs.first().copied().flatten());
     let y = dims(g, n.outputs.first().copied().flatten());
@@ -273,7 +274,15 @@ fn features(
         }
         _ => None,
     };
-    if kernel.starts_with("conv.depthwise") {
+    if kernel.starts_with("conv.winograd") || kernel == "conv.thin" {
+        if let Some((x, w, y)) = &conv4 {
+            (tiled, rows, im2col) = if kernel == "conv.thin" {
+                thin_work(x, w, y, vec)
+            } else {
+                winograd_work(x, w, y, tile_m, tile_n)
+            };
+        }
+    } else if kernel.starts_with("conv.depthwise") {
         if let Some((_, w, y)) = &conv4 {
             let (ch, oh, ow) = (y[0] * y[1], y[2], y[3]);
             tiled = ch * oh * round_up(ow, vec) * w[2] * w[3];
@@ -285,8 +294,6 @@ fn features(
         rows = d.n.div_ceil(tile_m) * d.m.div_ceil(tile_n) * d.groups;
         if kernel == "conv.im2col" {
             im2col = d.k * d.m * d.groups * 4;
-        } else if kernel == "conv.winograd" {
-            im2col = 4 * (l.act_in_bytes + l.act_out_bytes);
         }
     } else if let Some(d) = l.gemm {
         if d.m == 1 || kernel.contains("gemv") {
@@ -316,6 +323,10 @@ fn features(
     let l2 = c.l2_bytes as f64;
     let fits = |bytes: f64| if bytes > l2 { l2 / bytes } else { 1.0 };
     let node_fit = fits(act + im);
+    // Inputs evicted since they were written are read from beyond the L2 whatever the node's
+    // own working set; the rest splits by that working set.
+    let cold = cold_in.min(act);
+    let warm = act - cold;
     let [w_l2, w_llc, w_dram] = weight_split(w, run_bytes as f64, c);
     let (cheap, transc) = op_counts(n);
     let out = l.out_elems as f64;
@@ -324,8 +335,8 @@ fn features(
         1.0,
         tiled * node_fit,
         tiled * (1.0 - node_fit),
-        act * node_fit,
-        act * (1.0 - node_fit),
+        warm * node_fit,
+        cold + warm * (1.0 - node_fit),
         w_l2,
         w_llc,
         w_dram,
@@ -338,10 +349,57 @@ fn features(
     ]
 }
 
+/// Output tile side of the Winograd variant the kernels pick for an output plane (F(4x4,3x3)
+/// from 16x16 on, F(2x2,3x3) below: `edgeopt_kernels::conv::winograd::pick_tile`).
+fn winograd_tile(oh: u64, ow: u64) -> u64 {
+    if oh >= 16 && ow >= 16 {
+        4
+    } else {
+        2
+    }
+}
+
+/// (tiled MACs, GEMM tiles, transform bytes) of a Winograd convolution: per input-tile
+/// position, a `[tiles x cin] * [cin x cout]` GEMM over the `m x m` output tiles; the input
+/// is copied to HWC and transformed, the products transformed back.
+fn winograd_work(x: &[u64], w: &[u64], y: &[u64], tile_m: u64, tile_n: u64) -> (u64, u64, u64) {
+    let (cin, cout) = (w[1], w[0]);
+    let m = winograd_tile(y[2], y[3]);
+    let a2 = (m + 2) * (m + 2);
+    let tiles = y[0] * y[2].div_ceil(m) * y[3].div_ceil(m);
+    let tiled = a2 * round_up(tiles, tile_m) * cin * round_up(cout, tile_n);
+    let rows = a2 * tiles.div_ceil(tile_m) * cout.div_ceil(tile_n);
+    let bytes = 4 * (a2 * tiles * (cin + cout) + x.iter().product::<u64>());
+    (tiled, rows, bytes)
+}
+
+/// (tiled MACs, passes, padded-copy bytes) of the thin direct convolution: blocks of 8 or 12
+/// output channels in registers, output rows padded to 32 pixels, over a zero-padded copy of
+/// the input.
+fn thin_work(x: &[u64], w: &[u64], y: &[u64], vec: u64) -> (u64, u64, u64) {
+    let cout = w[0];
+    let cb = if round_up(cout, 12) <= round_up(cout, 8) {
+        12
+    } else {
+        8
+    };
+    let taps = w[1] * w[2] * w[3];
+    let row = round_up(y[3], 2 * vec);
+    let tiled = y[0] * round_up(cout, cb) * taps * y[2] * row;
+    let rows = y[0] * cout.div_ceil(cb) * y[2];
+    let stride = x[2].div_ceil(y[2].max(1)).max(1);
+    let padded = x[0] * x[1] * (y[2].saturating_sub(1) * stride + w[2]) * (row * stride + w[3]);
+    (tiled, rows, 4 * padded)
+}
+
 /// The key a node's model is stored under.
 fn key(g: &Graph, n: &Node, kernel: &str) -> String {
     match kernel {
         "reference" => format!("reference.{}", n.op_type()),
+        "conv.winograd" => match dims(g, n.outputs.first().copied().flatten()) {
+            Some(y) if y.len() == 4 => format!("conv.winograd.f{}", winograd_tile(y[2], y[3])),
+            _ => kernel.to_string(),
+        },
         "conv.depthwise" => {
             let x = dims(g, n.inputs.first().copied().flatten());
             let w = dims(g, n.inputs.get(1).copied().flatten());
@@ -381,8 +439,9 @@ pub fn host_nodes(
         .filter_map(|(i, _)| layers.get(*i))
         .map(|l| l.weight_bytes + l.act_out_bytes)
         .sum();
+    let cold = crate::reuse::cold_input_bytes(graph, steps, caches.l2_bytes);
     let mut out = Vec::with_capacity(steps.len());
-    for (i, kernel) in steps {
+    for ((i, kernel), cold_in) in steps.iter().zip(cold) {
         let (Some(n), Some(l)) = (graph.nodes.get(*i), layers.get(*i)) else {
             continue;
         };
@@ -391,7 +450,7 @@ pub fn host_nodes(
             name: n.name.clone(),
             op_type: n.op_type().to_string(),
             key: key(graph, n, kernel),
-            features: features(graph, n, l, kernel, caches, run_bytes),
+            features: features(graph, n, l, kernel, caches, run_bytes, cold_in),
             kernel: kernel.clone(),
             run_bytes,
         });

@@ -23,6 +23,7 @@ pub mod nnls;
 pub mod node_timing;
 pub mod profile;
 pub mod residuals;
+pub mod reuse;
 pub mod roofline;
 pub mod suite;
 pub mod svg;

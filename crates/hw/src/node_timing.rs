@@ -8,7 +8,9 @@ use crate::calibrate::{inputs_for, session, CalibrateOptions, SINGLE_LAYER_WEIGH
 use crate::canary::Canary;
 use crate::host::io_bytes;
 use crate::host_nodes::{host_nodes, CacheSizes, HostNode};
-use crate::measure::{fastest_half, median, repeat, thread_cpu_seconds, Budget};
+use crate::measure::{
+    fast_half, fastest_half, median, repeat, thread_clock_overhead, thread_cpu_seconds, Budget,
+};
 use crate::{HwError, Result};
 use edgeopt_runtime::Session;
 use edgeopt_tensor::Tensor;
@@ -30,11 +32,10 @@ pub struct Sample {
     pub single_layer: bool,
 }
 
-/// A model's input + output bytes and its median seconds per run outside the nodes.
-pub type IoOverhead = (u64, f64);
+pub use crate::host::Outside as IoOverhead;
 
-/// One profiled run: the run's time, each step's time, the time outside the steps.
-type Run = (f64, Vec<f64>, f64);
+/// One profiled run: the run's time and each step's time.
+type Run = (f64, Vec<f64>);
 
 /// A calibration model ready to profile.
 struct Profiled {
@@ -47,6 +48,8 @@ struct Profiled {
     nodes: Vec<HostNode>,
     io_bytes: u64,
     runs: Vec<Run>,
+    /// Times of the runs without profiling.
+    plain: Vec<f64>,
 }
 
 fn rt(e: edgeopt_runtime::Error) -> HwError {
@@ -90,6 +93,7 @@ impl Profiled {
             nodes,
             io_bytes,
             runs: Vec::new(),
+            plain: Vec::new(),
         })
     }
 
@@ -102,37 +106,50 @@ impl Profiled {
         Ok(())
     }
 
-    /// One round of profiled runs, one run per profile: the runtime's step times accumulate
-    /// while profiling stays on, so it is switched off and on around every run (outside the
-    /// timed span, which is the run alone).
+    /// One round of runs, alternately profiled and plain (at least `min_runs` of each). The
+    /// runtime's step times accumulate while profiling stays on, so it is switched off and on
+    /// around every profiled run (outside the timed span, which is the run alone). The plain
+    /// runs give the model's time without the clock readings profiling adds.
     fn round(&mut self, b: &Budget) -> Result<()> {
-        let (s, inputs, cpu, runs) = (&mut self.session, &self.inputs, self.cpu, &mut self.runs);
-        repeat(b.min_runs, b.min_round_s, || {
+        let (s, inputs, cpu) = (&mut self.session, &self.inputs, self.cpu);
+        let (runs, plain) = (&mut self.runs, &mut self.plain);
+        let mut k = 0usize;
+        repeat(2 * b.min_runs, b.min_round_s, || {
+            k += 1;
+            if k.is_multiple_of(2) {
+                let t = repeat(1, 0.0, || s.run(inputs).map(|_| ()).map_err(rt))?[0];
+                plain.push(if cpu { t.cpu_s } else { t.wall_s });
+                return Ok(());
+            }
             s.set_profiling(true);
             let t = repeat(1, 0.0, || s.run(inputs).map(|_| ()).map_err(rt))?[0];
             let whole = if cpu { t.cpu_s } else { t.wall_s };
             let steps: Vec<f64> = s.profile().iter().map(|p| p.time.as_secs_f64()).collect();
             s.set_profiling(false);
-            let sum: f64 = steps.iter().sum();
-            runs.push((whole, steps, (whole - sum).max(0.0)));
+            runs.push((whole, steps));
             Ok(())
         })?;
         Ok(())
     }
 
-    /// Of the fastest half of the runs (the others carry other processes' cache and core
-    /// contention; validation compares with the same statistic): per node, the median step
-    /// time; per run, the time outside the steps.
-    fn finish(self) -> (Vec<Sample>, IoOverhead) {
+    /// Of the fastest half of the profiled runs (the others carry other processes' cache and
+    /// core contention; validation compares with the same statistic): per node, the median
+    /// step time less `clock_overhead` (what reading the clock around a step adds to it); per
+    /// model, the time outside the steps: the plain runs' statistic less the steps' sum.
+    fn finish(self, clock_overhead: f64) -> (Vec<Sample>, IoOverhead) {
         let whole: Vec<f64> = self.runs.iter().map(|r| r.0).collect();
         let mut per_step: Vec<Vec<f64>> = vec![Vec::new(); self.kernels.len()];
-        let mut outside = Vec::new();
-        for (_, steps, out) in fastest_half(&whole).into_iter().map(|i| &self.runs[i]) {
+        for (_, steps) in fastest_half(&whole).into_iter().map(|i| &self.runs[i]) {
             for (v, t) in per_step.iter_mut().zip(steps) {
                 v.push(*t);
             }
-            outside.push(*out);
         }
+        let step_s: Vec<f64> = per_step
+            .iter_mut()
+            .map(|v| (median(v) - clock_overhead).max(1e-9))
+            .collect();
+        let plain_s = fast_half(&self.plain);
+        let outside = (plain_s - step_s.iter().sum::<f64>()).max(0.0);
         let step_of: BTreeMap<usize, usize> = self
             .kernels
             .iter()
@@ -145,12 +162,10 @@ impl Profiled {
             .into_iter()
             .filter(|n| !n.is_free())
             .filter_map(|n| {
-                let k = *step_of.get(&n.node)?;
-                let seconds = median(&mut per_step[k]).max(1e-9);
                 Some(Sample {
                     case: name.clone(),
+                    seconds: *step_s.get(*step_of.get(&n.node)?)?,
                     node: n,
-                    seconds,
                     weight: 1.0,
                     single_layer: single,
                 })
@@ -161,7 +176,13 @@ impl Profiled {
         for s in &mut samples {
             s.weight = scale * s.seconds / total.max(1e-12);
         }
-        (samples, (self.io_bytes, median(&mut outside)))
+        let outside = IoOverhead {
+            io_bytes: self.io_bytes,
+            steps: step_s.len(),
+            nodes_s: step_s.iter().sum(),
+            outside_s: outside,
+        };
+        (samples, outside)
     }
 }
 
@@ -189,10 +210,15 @@ pub fn measure_nodes(
         }
         canary.round(b)?;
     }
+    let clock_overhead = if opts.threads == 1 {
+        thread_clock_overhead()
+    } else {
+        0.0
+    };
     let mut samples = Vec::new();
     let mut outside = Vec::new();
     for p in ready {
-        let (s, o) = p.finish();
+        let (s, o) = p.finish(clock_overhead);
         samples.extend(s);
         outside.push(o);
     }

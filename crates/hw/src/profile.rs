@@ -233,10 +233,16 @@ pub struct HostModel {
     /// CPU seconds of the canary models during calibration (`crate::canary`): `hw validate`
     /// compares the canary's time then with this to measure the machine's drift.
     pub canary_s: f64,
-    /// Time per run outside the nodes (checking and copying inputs, copying outputs):
-    /// `per_run_s + per_run_s_per_byte x` the bytes of the graph's inputs and outputs.
+    /// Time per run outside the nodes (checking and copying inputs, copying outputs, the
+    /// executor's work between steps): `per_run_s + per_run_s_per_byte x` the bytes of the
+    /// graph's inputs and outputs `+ per_run_s_per_step x` the steps that run `+
+    /// per_run_node_fraction x` the nodes' own time.
     pub per_run_s: f64,
     pub per_run_s_per_byte: f64,
+    #[serde(default)]
+    pub per_run_s_per_step: f64,
+    #[serde(default)]
+    pub per_run_node_fraction: f64,
     /// Feature names, in coefficient order (`crate::host_nodes::NODE_FEATURES`).
     pub features: Vec<String>,
     pub kernels: Vec<KernelModel>,

@@ -393,9 +393,11 @@ pub fn run(a: Args) -> Result<()> {
             );
             if let Some(h) = &p.host_model {
                 println!(
-                    "calibrated on {}; per-run overhead {:.1} us; weights stay cached between runs up to {:.0} MiB (effective LLC share, fitted)",
+                    "calibrated on {}; per-run overhead {:.1} us + {:.2} us per step + {:.1}% of the nodes' time; weights stay cached between runs up to {:.0} MiB (effective LLC share, fitted)",
                     h.calibration_set,
                     h.per_run_s * 1e6,
+                    h.per_run_s_per_step * 1e6,
+                    h.per_run_node_fraction * 100.0,
                     h.llc_bytes as f64 / (1u64 << 20) as f64
                 );
                 for c in &h.kernels {
