@@ -8,6 +8,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+case " $* " in *" --help "* | *" -h "*)
+  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+  if [ -x .venv/bin/python ]; then exec .venv/bin/python scripts/bench_vs_ort.py --help; fi
+  exit 0 ;;
+esac
 scripts/setup-python.sh
 cargo build --release -q -p edgeopt-cli
 models=out/bench/models
