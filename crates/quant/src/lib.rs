@@ -12,11 +12,14 @@
 //! Models run through an [`engine::Engine`]: the fast runtime ([`Fast`]) or the IR's reference
 //! executor ([`Reference`]).
 
+pub mod bias_correct;
 pub mod build;
 pub mod calibrate;
 pub mod dynamic;
 pub mod engine;
+pub mod equalize;
 pub mod fallback;
+pub mod fold_affine;
 pub mod histogram;
 pub mod params;
 pub mod plan;
@@ -31,7 +34,8 @@ pub use histogram::Method;
 pub use params::{QParams, QType};
 pub use plan::Selection;
 pub use static_quant::{
-    calibrate, preprocess, quantize_static, quantize_with_stats, StaticConfig, StaticResult,
+    calibrate, equalize_with_data, preprocess, preprocess_with, quantize_static,
+    quantize_with_stats, Equalize, Prep, StaticConfig, StaticResult,
 };
 
 /// This crate's errors.

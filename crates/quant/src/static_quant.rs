@@ -53,11 +53,66 @@ pub struct StaticResult {
     pub notes: Vec<String>,
 }
 
+/// Exact graph rewrites [`preprocess_with`] applies before calibration.
+#[derive(Clone, Copy, Debug)]
+pub struct Prep {
+    /// Fold per-channel affine ops into convolutions and fuse decomposed HardSwish
+    /// ([`crate::fold_affine`]), so Q/DQ pairs sit between layers, not inside them.
+    pub fold_affine: bool,
+    /// Cross-layer equalization ([`crate::equalize`]).
+    pub equalize: Equalize,
+}
+
+/// How [`crate::equalize`] picks the per-channel scales.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Equalize {
+    Off,
+    /// From the weights alone (Nagel et al.), in [`preprocess_with`].
+    Weights,
+    /// From output-channel ranges measured on calibration data, in [`equalize_with_data`].
+    Data,
+}
+
+impl Default for Prep {
+    fn default() -> Self {
+        Prep {
+            fold_affine: true,
+            equalize: Equalize::Off,
+        }
+    }
+}
+
+/// Data-aware cross-layer equalization ([`Equalize::Data`]): measures the ranges of the
+/// equalizable intermediates on `samples` and rescales. Returns a note.
+pub fn equalize_with_data(
+    model: &mut Model,
+    samples: &[Vec<Tensor>],
+    engine: &dyn Engine,
+    progress: Progress,
+) -> Result<String> {
+    crate::calibrate::validate_samples(model, samples)?;
+    let mids: Vec<ValueId> = crate::equalize::find_pairs(model)
+        .iter()
+        .map(|p| p.mid)
+        .collect();
+    if mids.is_empty() {
+        return Ok("equalized 0 layer pairs".into());
+    }
+    let ranges = crate::equalize::channel_ranges(model, &mids, samples, engine, progress)?;
+    let n = crate::equalize::equalize(model, Some(&ranges), 1)?;
+    Ok(format!("equalized {n} layer pairs (data-aware)"))
+}
+
+/// [`preprocess_with`] with the default [`Prep`].
+pub fn preprocess(model: &mut Model) -> Result<Vec<String>> {
+    preprocess_with(model, &Prep::default())
+}
+
 /// Upgrades models below opset 13 to 13 when every op converts (per-channel weights need
 /// QuantizeLinear's `axis`), folds BatchNormalization into convolutions and cleans up (dead
-/// nodes), keeping only standard ONNX ops, so weights are quantized after folding. Returns notes
-/// (e.g. why the opset stayed).
-pub fn preprocess(model: &mut Model) -> Result<Vec<String>> {
+/// nodes), keeping only standard ONNX ops, so weights are quantized after folding; then the
+/// rewrites `prep` asks for. Returns notes (e.g. why the opset stayed, what was folded).
+pub fn preprocess_with(model: &mut Model, prep: &Prep) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     if model.opset() < 13 {
         if let Err(e) = ensure_opset(model, 13) {
@@ -69,11 +124,28 @@ pub fn preprocess(model: &mut Model) -> Result<Vec<String>> {
         enable: vec!["fold_batch_norm".into(), "eliminate_dead_nodes".into()],
         ..Default::default()
     };
-    edgeopt_passes::Pipeline::new(cfg)?.run(model)?;
+    edgeopt_passes::Pipeline::new(cfg.clone())?.run(model)?;
+    if prep.fold_affine {
+        let r = crate::fold_affine::fold_affine(model)?;
+        // A BatchNormalization behind a folded bias Add now follows its convolution.
+        edgeopt_passes::Pipeline::new(cfg)?.run(model)?;
+        if r != Default::default() {
+            notes.push(format!(
+                "folded {} affine ops into convolutions, {} input scales, fused {} HardSwish",
+                r.output_affine, r.input_scale, r.hard_swish
+            ));
+        }
+    }
+    if prep.equalize == Equalize::Weights {
+        let n = crate::equalize::equalize(model, None, 4)?;
+        notes.push(format!(
+            "equalized {n} layer pairs (from weights, 4 rounds)"
+        ));
+    }
     Ok(notes)
 }
 
-fn act_params(
+pub(crate) fn act_params(
     model: &Model,
     p: &Plan,
     stats: &HashMap<String, Stats>,

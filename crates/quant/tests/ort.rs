@@ -155,3 +155,38 @@ fn dynamic_fp16_int4_run_in_ort() {
     assert!(max_abs(&got, &run(&q, std::slice::from_ref(x))) < 1e-4);
     assert!(cosine(&got, &f) > 0.98);
 }
+
+#[test]
+fn prepared_lcnet_block_runs_in_ort() {
+    // Affine folding + HardSwish fusion (opset 14), data-aware equalization, bias correction:
+    // the QDQ file must stay valid for ONNX Runtime and close to the float model there.
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let m = lcnet_block(12);
+    let calib = samples(&[1, 4, 10, 10], 8, 300);
+    let mut p = m.clone();
+    edgeopt_quant::preprocess(&mut p).unwrap();
+    assert_eq!(count(&p, "HardSwish"), 1);
+    edgeopt_quant::equalize_with_data(&mut p, &calib, &Reference, &mut no_progress()).unwrap();
+    let cfg = StaticConfig::default();
+    let stats = edgeopt_quant::calibrate(&p, &calib, &cfg, &Reference, &mut no_progress()).unwrap();
+    edgeopt_quant::bias_correct::correct_biases(
+        &mut p,
+        &stats,
+        &cfg,
+        &calib,
+        &Reference,
+        &mut no_progress(),
+    )
+    .unwrap();
+    let q = edgeopt_quant::quantize_with_stats(&p, &stats, &cfg)
+        .unwrap()
+        .model;
+    let x = &samples(&[1, 4, 10, 10], 1, 9)[0][0];
+    let ort_q = ort_run(&py, dir.path(), &q, "q.onnx", x);
+    let ort_f = ort_run(&py, dir.path(), &m, "f.onnx", x);
+    let ours_q = run(&q, std::slice::from_ref(x));
+    let scale = ours_q.iter().fold(0f32, |a, v| a.max(v.abs()));
+    assert!(max_abs(&ort_q, &ours_q) <= 0.05 * scale);
+    assert!(cosine(&ort_q, &ort_f) > 0.99, "{}", cosine(&ort_q, &ort_f));
+}

@@ -20,6 +20,13 @@ pub enum CalibMethod {
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum EqualizeMode {
+    Off,
+    Weights,
+    Data,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum IntType {
     Uint8,
     Int8,
@@ -98,6 +105,19 @@ pub struct Args {
     /// Evaluation data for --report / fallback (default: the calibration data).
     #[arg(long)]
     eval: Option<String>,
+    /// Keep the graph as exported: no folding of affine ops into convolutions, no HardSwish
+    /// fusion before quantizing.
+    #[arg(long)]
+    no_fold_affine: bool,
+    /// Cross-layer equalization of Conv -> [Relu] -> Conv pairs before calibrating: `data`
+    /// (scales from channel ranges measured on the calibration data), `weights` (data-free,
+    /// Nagel et al. 2019) or `off`.
+    #[arg(long, value_enum, default_value = "off")]
+    equalize: EqualizeMode,
+    /// Empirical bias correction: shift each quantized Conv's bias by the output mean its
+    /// quantized input and weights move on the calibration data.
+    #[arg(long)]
+    bias_correction: bool,
     /// Print JSON for scripts.
     #[arg(long)]
     json: bool,
@@ -155,8 +175,25 @@ pub fn run(a: Args) -> Result<()> {
             .calib
             .as_deref()
             .context("static quantization needs --calib DATA (or `random`)")?;
-        let mut notes = edgeopt_quant::preprocess(&mut model)?;
+        let prep = edgeopt_quant::Prep {
+            fold_affine: !a.no_fold_affine,
+            equalize: match a.equalize {
+                EqualizeMode::Off => edgeopt_quant::Equalize::Off,
+                EqualizeMode::Weights => edgeopt_quant::Equalize::Weights,
+                EqualizeMode::Data => edgeopt_quant::Equalize::Data,
+            },
+        };
+        let mut notes = edgeopt_quant::preprocess_with(&mut model, &prep)?;
         let calib = load_samples(&model, spec, &a.data).context("loading calibration data")?;
+        if prep.equalize == edgeopt_quant::Equalize::Data {
+            let note = edgeopt_quant::equalize_with_data(
+                &mut model,
+                &calib,
+                &*engine,
+                &mut progress_bar(),
+            )?;
+            notes.push(note);
+        }
         let cfg = StaticConfig {
             activation_type: a.activation_type.qtype(),
             weight_type: a.weight_type.qtype(),
@@ -173,6 +210,21 @@ pub fn run(a: Args) -> Result<()> {
             selection: sel,
         };
         let stats = edgeopt_quant::calibrate(&model, &calib, &cfg, &*engine, &mut progress_bar())?;
+        if a.bias_correction {
+            if a.target_agreement.is_some() || a.max_drop.is_some() || a.target_cosine.is_some() {
+                // Corrections are for the selected layers; the fallback then floats some.
+                bail!("--bias-correction does not combine with the fallback targets");
+            }
+            let n = edgeopt_quant::bias_correct::correct_biases(
+                &mut model,
+                &stats,
+                &cfg,
+                &calib,
+                &*engine,
+                &mut progress_bar(),
+            )?;
+            notes.push(format!("bias correction: {n} convolutions"));
+        }
         // With --qat the fine-tuned model is exported; reports compare it with the original.
         let original = model.clone();
         if a.qat.qat {

@@ -104,3 +104,53 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
 pub fn no_progress() -> impl FnMut(&str, usize, usize) {
     |_: &str, _: usize, _: usize| {}
 }
+
+pub fn scalar(v: f32) -> Tensor {
+    Tensor::from_vec(vec![1], vec![v]).unwrap()
+}
+
+/// x[1,4,10,10] -> Conv 1x1 (8) -> Mul 0.9 -> Add 0.5 -> HardSwish as exported by paddle2onnx
+/// (Add 3, Clip 0..6, Mul, Div 6) -> Mul 0.47 -> Add -0.3 -> depthwise 3x3 pad 1 -> Mul 0.36
+/// -> Add 0.01 -> Conv 1x1 (6) -> Relu -> Conv 1x1 (5): every pattern the rewrites handle.
+pub fn lcnet_block(opset: i64) -> Model {
+    let mut b = ModelBuilder::new(opset);
+    b.input("x", &[1, 4, 10, 10])
+        .weight("w1", &[8, 4, 1, 1])
+        .weight("b1", &[8])
+        .weight("wd", &[8, 1, 3, 3])
+        .weight("bd", &[8])
+        .weight("w2", &[6, 8, 1, 1])
+        .weight("b2", &[6])
+        .weight("w3", &[5, 6, 1, 1])
+        .init("s1", scalar(0.9))
+        .init("o1", scalar(0.5))
+        .init("three", Tensor::scalar(3.0f32))
+        .init("zero", Tensor::scalar(0.0f32))
+        .init("six", Tensor::scalar(6.0f32))
+        .init("s2", scalar(0.47))
+        .init("o2", scalar(-0.3))
+        .init("s3", scalar(0.36))
+        .init("o3", scalar(0.01))
+        .node("Conv", &["x", "w1", "b1"], &["c1"], vec![])
+        .node("Mul", &["s1", "c1"], &["m1"], vec![])
+        .node("Add", &["m1", "o1"], &["a1"], vec![])
+        .node("Add", &["a1", "three"], &["h1"], vec![])
+        .node("Clip", &["h1", "zero", "six"], &["h2"], vec![])
+        .node("Mul", &["a1", "h2"], &["h3"], vec![])
+        .node("Div", &["h3", "six"], &["hs"], vec![])
+        .node("Mul", &["s2", "hs"], &["m2"], vec![])
+        .node("Add", &["m2", "o2"], &["a2"], vec![])
+        .node(
+            "Conv",
+            &["a2", "wd", "bd"],
+            &["dw"],
+            vec![("group", Attribute::Int(8)), ("pads", ints(&[1, 1, 1, 1]))],
+        )
+        .node("Mul", &["s3", "dw"], &["m3"], vec![])
+        .node("Add", &["m3", "o3"], &["a3"], vec![])
+        .node("Conv", &["a3", "w2", "b2"], &["c2"], vec![])
+        .node("Relu", &["c2"], &["r2"], vec![])
+        .node("Conv", &["r2", "w3"], &["y"], vec![])
+        .output("y");
+    b.build()
+}
