@@ -1,6 +1,7 @@
 //! Cached teacher logits: a distillation run reading them matches one that runs the teacher
 //! every step; the cache file round-trips, is reused only for the same teacher and data, and
-//! refuses augmented training.
+//! refuses augmented training; without a cache the teacher sees the augmented batch, and such a
+//! run is bit-for-bit reproducible at one thread.
 
 use edgeopt_ir::{AttrList, Model};
 use edgeopt_tensor::Tensor;
@@ -158,4 +159,99 @@ fn cache_refuses_augmented_training() {
     t.teacher_cache = Some(TeacherCache::compute(&teacher, &data, 16, 1).unwrap());
     let err = t.train_epoch(&data, |_, _, _| {}).unwrap_err().to_string();
     assert!(err.contains("augmentation"), "{err}");
+}
+
+fn crop_and_flip() -> Augment {
+    Augment {
+        crop_padding: 2,
+        horizontal_flip: true,
+        ..Augment::default()
+    }
+}
+
+/// With augmentation the teacher labels the augmented image the student sees: a teacher that
+/// is a copy of the student, lambda 1 and no weight decay give a zero gradient (up to the
+/// rounding of two executors), so the student does not move; labelled from the original
+/// image, it would.
+#[test]
+fn augmented_distillation_runs_the_teacher_on_the_augmented_batch() {
+    let data = bars_dataset(48, 3).unwrap();
+    let spec = TrainSpec {
+        loss: Loss::Distillation {
+            lambda: 1.0,
+            temperature: 2.0,
+        },
+        ..TrainSpec::cross_entropy()
+    };
+    let cfg = |teacher_seed: u64| {
+        let mut cfg = config(crop_and_flip());
+        cfg.optimizer = OptimizerKind::Sgd {
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 0.0,
+        };
+        cfg.lr = 0.5;
+        (cfg, mlp(teacher_seed, 6))
+    };
+    let moved = |teacher_seed: u64| {
+        let (cfg, teacher) = cfg(teacher_seed);
+        let mut t = Trainer::new(&mlp(2, 6), &spec, cfg, data.len()).unwrap();
+        let before = t.params.clone();
+        t.teacher = Some(teacher);
+        t.train_epoch(&data, |_, _, _| {}).unwrap();
+        before
+            .iter()
+            .zip(&t.params)
+            .flat_map(|(a, b)| {
+                let (a, b) = (a.as_slice::<f32>().unwrap(), b.as_slice::<f32>().unwrap());
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).abs())
+                    .collect::<Vec<_>>()
+            })
+            .fold(0f32, f32::max)
+    };
+    let same_teacher = moved(2);
+    let other_teacher = moved(5);
+    assert!(
+        same_teacher <= 1e-5,
+        "a copy of the student as teacher moved it by {same_teacher}"
+    );
+    assert!(
+        other_teacher > 1e-3,
+        "another teacher moved the student only by {other_teacher}"
+    );
+}
+
+/// Augmented distillation (teacher every step) at one thread: two runs are bit-for-bit equal,
+/// and the augmentation is applied (a run without it ends elsewhere).
+#[test]
+fn augmented_distillation_is_deterministic_at_one_thread() {
+    let data = bars_dataset(48, 6).unwrap();
+    let teacher = mlp(1, 16);
+    let run = |augment: Augment| {
+        let mut cfg = config(augment);
+        cfg.threads = 1;
+        let mut t = student(cfg, data.len());
+        t.teacher = Some(teacher.clone());
+        for _ in 0..2 {
+            t.train_epoch(&data, |_, _, _| {}).unwrap();
+        }
+        t.params
+    };
+    let bits = |p: &[Tensor]| {
+        p.iter()
+            .flat_map(|t| t.as_slice::<f32>().unwrap().iter().map(|x| x.to_bits()))
+            .collect::<Vec<u32>>()
+    };
+    let a = bits(&run(crop_and_flip()));
+    let b = bits(&run(crop_and_flip()));
+    assert!(
+        a == b,
+        "two augmented distillation runs with one seed differ"
+    );
+    assert!(
+        a != bits(&run(Augment::default())),
+        "the augmentation changed nothing"
+    );
 }
