@@ -135,8 +135,8 @@ fn main() {
         gflops(avx512),
     );
     println!();
-    println!("| net | layer | x | MFLOP | im2col | pointwise | depthwise | winograd F2 | winograd F4 | direct | thin | im2col wide | auto pick | auto 1t | % peak | auto 2t |");
-    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
+    println!("| net | layer | x | MFLOP | im2col | pointwise | depthwise | winograd F2 | winograd F4 | direct | thin | im2col wide | transposed | transposed wide | auto pick | auto 1t | % peak | auto 2t |");
+    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
     let mut totals: Vec<(&str, f64, f64)> = Vec::new();
     for layer in LAYERS {
         let (net, count, c, hw, m, k, stride, groups) = *layer;
@@ -175,6 +175,13 @@ fn main() {
             .ok()
         });
         convs.push(wide);
+        // The transposed product (pixels x channels) on the table's tile and the wide one.
+        let transposed = |t| {
+            let algo = ConvAlgo::Im2colTransposed;
+            PackedConv::with_kernels(t, &s, &w, Some(&bias), Activation::Relu, algo).ok()
+        };
+        convs.push(transposed(table));
+        convs.push(table.wide_tile().and_then(transposed));
         let scratch_len = convs
             .iter()
             .flatten()

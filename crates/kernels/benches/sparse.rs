@@ -4,7 +4,8 @@
 //! pruned layer should switch to the sparse kernel. Dense weights are packed once, as the
 //! runtime does (Gemm: `PackedB`; 1x1 convolutions: `PackedConv`).
 //!
-//! `cargo bench -p edgeopt-kernels --bench sparse [-- ROUNDS]`
+//! `cargo bench -p edgeopt-kernels --bench sparse [-- ROUNDS] [FILTER]` (FILTER: a substring of
+//! the shape names, e.g. `@7` or `batch`)
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -83,6 +84,9 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(5);
+    let filter: Option<String> = std::env::args()
+        .skip(1)
+        .find(|a| a.parse::<usize>().is_err() && !a.starts_with('-'));
     let dense_k = Kernels::native();
     let imp = SparseImpl::native();
     println!(
@@ -97,8 +101,14 @@ fn main() {
     println!("| shape | dense | {} |", head.join(" | "));
     println!("|---|---:|{}", "---:|".repeat(SPARSITIES.len()));
     for (name, m, k, n, gemm_layout) in SHAPES {
+        if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
+            continue;
+        }
         let w = random(m * k, 1);
-        let x = random(k * n, 2);
+        // 64-byte aligned, as the runtime's arena places every tensor.
+        let mut x_buf = random(k * n + 16, 2);
+        let skew = x_buf.as_ptr().align_offset(64);
+        let x = &mut x_buf[skew..][..k * n];
         let bias = random(m, 3);
         let mut y = vec![0f32; m * n];
         let dense_t = if gemm_layout {
@@ -107,7 +117,7 @@ fn main() {
                 activation: Activation::Relu,
                 ..GemmParams::default()
             };
-            let xm = MatRef::row_major(&x, n, k).unwrap();
+            let xm = MatRef::row_major(x, n, k).unwrap();
             // The runtime packs constant Gemm weights once, at load time.
             let wt =
                 PackedB::with_kernels(dense_k, MatRef::row_major(&w, m, k).unwrap().t()).unwrap();
@@ -131,7 +141,7 @@ fn main() {
             .unwrap();
             let mut scratch = vec![0f32; conv.scratch_len()];
             time(rounds, &mut || {
-                conv.run(&x, &mut y, &mut scratch, 1).unwrap();
+                conv.run(x, &mut y, &mut scratch, 1).unwrap();
                 black_box(&y);
             })
         };
@@ -140,9 +150,9 @@ fn main() {
             let csr = CsrMatrix::from_dense(&prune(&w, s), m, k).unwrap();
             let t = time(rounds, &mut || {
                 if gemm_layout {
-                    csr.matmul_t(&x, n, &mut y, Some(&bias), Activation::Relu)
+                    csr.matmul_t(x, n, &mut y, Some(&bias), Activation::Relu)
                 } else {
-                    csr.matmul_with(imp, &x, n, &mut y, Some(&bias), Activation::Relu)
+                    csr.matmul_with(imp, x, n, &mut y, Some(&bias), Activation::Relu)
                 }
                 .unwrap();
                 black_box(&y);

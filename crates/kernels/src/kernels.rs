@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use crate::arch::{self, ActKernel, GemvKernel, MicroKernel};
+use crate::arch::{self, ActKernel, GemvKernel, MicroKernel, PrefetchKernel};
 use crate::conv::{DepthwiseBlockKernel, DepthwiseKernel, PointwiseKernel, WinogradTransforms};
 use crate::elementwise::{BinaryKernel, UnaryKernel};
 use crate::norm::NormKernel;
@@ -35,6 +35,8 @@ pub struct Kernels {
     pub(crate) mr: usize,
     pub(crate) nr: usize,
     pub(crate) mmm: MicroKernel,
+    /// The micro-kernel that prefetches the next B panel, where the table has one.
+    pub(crate) mmm_prefetch: Option<PrefetchKernel>,
     pub(crate) gemv_rows: GemvKernel,
     pub(crate) gemv_dots: GemvKernel,
     pub(crate) act: ActKernel,

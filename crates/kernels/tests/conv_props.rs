@@ -22,9 +22,10 @@ fn random(len: usize, mut s: u64) -> Vec<f32> {
         .collect()
 }
 
-const ALGOS: [ConvAlgo; 7] = [
+const ALGOS: [ConvAlgo; 8] = [
     ConvAlgo::Auto,
     ConvAlgo::Im2colGemm,
+    ConvAlgo::Im2colTransposed,
     ConvAlgo::Pointwise,
     ConvAlgo::Depthwise,
     ConvAlgo::Winograd,
@@ -200,6 +201,12 @@ fn network_layers() {
         (3, 13, 3, 2, 1, 71),
         (4, 8, 7, 2, 1, 45),
         (6, 25, 5, 1, 1, 19),
+        // Few output pixels, deep K: the transposed product (pixels padded to the tile's
+        // rows, channels to its columns), stride 1 and 2.
+        (128, 96, 3, 1, 1, 5),
+        (128, 80, 3, 2, 1, 13),
+        // The MNIST CNN's second conv.
+        (32, 64, 3, 1, 1, 14),
     ] {
         let mut s = Conv2dShape::simple(1, c, hw, hw, m, k);
         (s.stride_h, s.stride_w, s.groups) = (stride, stride, groups);
@@ -219,6 +226,9 @@ fn network_layers() {
     assert_eq!(pick(&layers[0]), ConvAlgo::Thin);
     assert_eq!(pick(&layers[7]), ConvAlgo::Im2colGemm);
     assert_eq!(pick(&layers[12]), ConvAlgo::Thin);
+    assert_eq!(pick(&layers[17]), ConvAlgo::Im2colTransposed);
+    assert_eq!(pick(&layers[18]), ConvAlgo::Im2colTransposed);
+    assert_eq!(pick(&layers[19]), ConvAlgo::Winograd);
     for (i, s) in layers.iter().enumerate() {
         for threads in [1, 2] {
             check(s, Activation::Relu, true, threads, i as u64);

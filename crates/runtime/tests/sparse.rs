@@ -72,7 +72,7 @@ fn sparse_gemm_matches_reference() {
         let names = kernels(&s);
         assert_eq!(
             names.iter().any(|k| k == "sparse.gemm"),
-            measured >= 0.8,
+            measured >= 0.7, // lower::sparse::MIN_SPARSITY
             "case {case} (sparsity {measured}): {names:?}"
         );
     }

@@ -80,54 +80,17 @@ macro_rules! dispatch_num {
     ($dt:expr, $T:ident => $body:expr) => {{
         use edgeopt_tensor::DType as __D;
         match $dt {
-            __D::F32 => {
-                type $T = f32;
-                $body
+            d @ (__D::F32 | __D::F64 | __D::F16 | __D::BF16) => {
+                $crate::dispatch_float!(d, $T => $body)
             }
-            __D::F64 => {
-                type $T = f64;
-                $body
-            }
-            __D::F16 => {
-                type $T = edgeopt_tensor::f16;
-                $body
-            }
-            __D::BF16 => {
-                type $T = edgeopt_tensor::bf16;
-                $body
-            }
-            __D::I8 => {
-                type $T = i8;
-                $body
-            }
-            __D::U8 => {
-                type $T = u8;
-                $body
-            }
-            __D::I16 => {
-                type $T = i16;
-                $body
-            }
-            __D::U16 => {
-                type $T = u16;
-                $body
-            }
-            __D::I32 => {
-                type $T = i32;
-                $body
-            }
-            __D::U32 => {
-                type $T = u32;
-                $body
-            }
-            __D::I64 => {
-                type $T = i64;
-                $body
-            }
-            __D::U64 => {
-                type $T = u64;
-                $body
-            }
+            d @ (__D::I8
+            | __D::U8
+            | __D::I16
+            | __D::U16
+            | __D::I32
+            | __D::U32
+            | __D::I64
+            | __D::U64) => $crate::dispatch_int!(d, $T => $body),
             d => $crate::bail!("dtype {d} is not supported here (expected a numeric type)"),
         }
     }};

@@ -51,6 +51,13 @@ pub(crate) struct Epilogue {
 pub(crate) type MicroKernel =
     unsafe fn(usize, *const f32, *const f32, *mut f32, usize, &Epilogue, usize);
 
+/// [`MicroKernel`] that also prefetches (into L2) the `kc * nr` floats at its last argument
+/// while it computes the first tile: the next B micro-panel, when B streams from memory and
+/// each panel serves only a few tiles (the transposed convolution's weights). Same contract;
+/// the prefetched address need not be valid (a prefetch never faults and reads nothing).
+pub(crate) type PrefetchKernel =
+    unsafe fn(usize, *const f32, *const f32, *mut f32, usize, &Epilogue, usize, *const f32);
+
 impl Epilogue {
     /// The epilogue of tile `t` of a column of tiles `mr` rows high (advances a row bias).
     ///

@@ -10,6 +10,7 @@ mod im2col;
 mod pointwise;
 mod shape;
 mod thin;
+mod transposed;
 mod winograd;
 
 pub(crate) use im2col::Im2colSource;
@@ -42,6 +43,10 @@ pub enum ConvAlgo {
     Auto,
     /// Unfold the input into a column matrix and run the packed GEMM.
     Im2colGemm,
+    /// Unfold the input, then the transposed product `col^T * W^T` (pixels x output
+    /// channels) with the weights packed as the right-hand side: for single-group layers with
+    /// few output pixels and many channels.
+    Im2colTransposed,
     /// 1x1, stride 1, unpadded: the input already is the GEMM's right-hand side.
     Pointwise,
     /// One input and one output channel per group: a dedicated direct kernel.
@@ -76,6 +81,8 @@ pub struct PackedConv {
     pub(crate) packed_w: Vec<PackedA>,
     /// Register blocking and padded-input layout of the thin algorithm.
     pub(crate) thin: Option<thin::Geometry>,
+    /// `W^T` packed as the right-hand side of the transposed product.
+    pub(crate) transposed: Option<transposed::Packed>,
 }
 
 impl PackedConv {
@@ -176,6 +183,7 @@ impl PackedConv {
         let algo = match algo {
             ConvAlgo::Auto => pick(shape),
             ConvAlgo::Im2colGemm => ConvAlgo::Im2colGemm,
+            ConvAlgo::Im2colTransposed if transposed::applies(shape) => ConvAlgo::Im2colTransposed,
             ConvAlgo::Pointwise if im2col::input_is_col(shape) => ConvAlgo::Pointwise,
             ConvAlgo::Depthwise if shape.is_depthwise() => ConvAlgo::Depthwise,
             ConvAlgo::Winograd if winograd::applies(shape) => ConvAlgo::Winograd,
@@ -224,6 +232,8 @@ impl PackedConv {
                 Vec::new()
             },
             thin,
+            transposed: (algo == ConvAlgo::Im2colTransposed)
+                .then(|| transposed::pack(table, shape, weight_oihw, bias)),
         })
     }
 
@@ -249,6 +259,10 @@ impl PackedConv {
             ConvAlgo::Pointwise | ConvAlgo::Depthwise | ConvAlgo::Direct => 0,
             ConvAlgo::Winograd => self.wino.as_ref().map_or(0, winograd::scratch_len),
             ConvAlgo::Thin => self.thin.map_or(0, |g| g.scratch_len(&self.shape)),
+            ConvAlgo::Im2colTransposed => self
+                .transposed
+                .as_ref()
+                .map_or(0, |p| transposed::scratch_len(self.table, &self.shape, p)),
             _ => im2col::scratch_len(&self.shape, im2col::input_is_col(&self.shape)),
         }
     }
@@ -295,6 +309,12 @@ impl PackedConv {
                 Some(g) => thin::run(self, g, input_nchw, output_nchw, scratch, threads),
                 None => Ok(()),
             },
+            ConvAlgo::Im2colTransposed => {
+                if let Some(p) = &self.transposed {
+                    transposed::run(self, p, input_nchw, output_nchw, scratch, threads);
+                }
+                Ok(())
+            }
             ConvAlgo::Winograd => match &self.wino {
                 Some(g) => winograd::run(self, g, input_nchw, output_nchw, scratch, threads),
                 None => Ok(()),
@@ -318,7 +338,8 @@ fn explicit_algo(asked: ConvAlgo) -> bool {
     asked != ConvAlgo::Auto
 }
 
-/// The table whose GEMM tile suits the im2col / pointwise product `cout_g x pixels` best:
+/// The table whose GEMM tile suits the im2col / pointwise product `cout_g x pixels` (or the
+/// transposed one, `pixels x cout_g`) best:
 /// the wide twin (8x48 on AVX-512) unless its padding of the rows to 8 and the columns to 48
 /// wastes more than the tile's measured speed-up over the narrow one (`WIDE_SPEEDUP`) buys.
 /// On ResNet-18 that is every such layer but those with 7x7 outputs (49 columns: one full
@@ -329,13 +350,15 @@ fn pick_table(table: &'static Kernels, s: &Conv2dShape, algo: ConvAlgo) -> &'sta
         n as f64 / (n.div_ceil(t) * t) as f64
     }
     const WIDE_SPEEDUP: f64 = 1.15;
-    if !matches!(algo, ConvAlgo::Im2colGemm | ConvAlgo::Pointwise) {
-        return table;
-    }
+    let (pixels, channels) = (s.out_h() * s.out_w(), s.cout_g());
+    let (m, n) = match algo {
+        ConvAlgo::Im2colGemm | ConvAlgo::Pointwise => (channels, pixels),
+        ConvAlgo::Im2colTransposed => (pixels, channels),
+        _ => return table,
+    };
     let Some(wide) = table.wide_tile() else {
         return table;
     };
-    let (m, n) = (s.cout_g(), s.out_h() * s.out_w());
     let score = |t: &Kernels| fill(m, t.mr) * fill(n, t.nr);
     if WIDE_SPEEDUP * score(wide) >= score(table) {
         wide
@@ -349,9 +372,10 @@ fn pick_table(table: &'static Kernels, s: &Conv2dShape, algo: ConvAlgo) -> &'sta
 /// - 3x3 stride-1 layers with at least 64 input and output channels and an output of at
 ///   least 10x10: Winograd (F(4x4) from 16x16, F(2x2) below; AVX-512: 1.3-2.6x im2col on
 ///   ResNet-18 at 56, 28 and 14; at 7x7 the 16 tiles are too few rows for the GEMM and the
-///   transformed weights too big to stream, and im2col is 1.4x faster; with fewer channels, as
-///   in the MNIST CNN, the transforms cost as much as the multiplies saved); and, from 28x28
-///   on, with at least 32 input and 24 output channels (channel-pruned ResNet-18's 32->32 at
+///   transformed weights too big to stream, and im2col is 1.4x faster); from 32 input and 64
+///   output channels (the MNIST CNN's 32->64 at 14x14: F(2x2) 73-76 GFLOP/s vs im2col's
+///   62-69, session 5; with fewer channels the transforms cost as much as the multiplies
+///   saved); and, from 28x28 on, with at least 32 input and 24 output channels (channel-pruned ResNet-18's 32->32 at
 ///   56: F(4x4) 1.7x im2col; PP-OCR det's 96->24 at 160 and 80: 1.25-1.45x);
 /// - 1x1 stride-1 unpadded: the input itself as the GEMM operand (the unpacked direct
 ///   kernel, [`ConvAlgo::Direct`], measured 2-5x slower than the packed GEMM on every
@@ -361,21 +385,36 @@ fn pick_table(table: &'static Kernels, s: &Conv2dShape, algo: ConvAlgo) -> &'sta
 ///   im2col's unfolding is amortized over too few output channels (AVX-512: det's 48->12 at
 ///   160 and 80 2-2.4x im2col; the 3-channel stems of ResNet-18, MobileNetV2 and PP-OCR det
 ///   1.2-2.1x; the MNIST CNN's 1->32 1.3x);
+/// - other single-group layers with fewer than 64 output pixels and a depth `K` of at least
+///   1024: the transposed product ([`ConvAlgo::Im2colTransposed`]; AVX-512, 1 thread, load
+///   ~12-18: ResNet-18's 256->512 3x3/2 @14 78.5 vs 69.1 GFLOP/s, 512->512 @7 69-73 vs
+///   64-66);
 /// - everything else: im2col + GEMM.
 fn pick(s: &Conv2dShape) -> ConvAlgo {
+    /// Below this many output pixels (two 32-wide panels) the plain product's columns pad
+    /// its tile badly and the transposed one is used, given a deep enough K ...
+    const TRANSPOSED_MAX_PIXELS: usize = 64;
+    /// ... for its packing and transpose to amortize: ResNet-18's 1x1/2 into 7x7 (K = 256)
+    /// tied with im2col, its 3x3 layers there (K = 2304, 4608) gained 8-14%.
+    const TRANSPOSED_MIN_DEPTH: usize = 1024;
     let big_image = s.out_h() >= 10 && s.out_w() >= 10;
     let wide_image = s.out_h() >= 28 && s.out_w() >= 28;
     let (cin, cout) = (s.in_channels, s.out_channels);
     if s.is_depthwise() {
         ConvAlgo::Depthwise
     } else if winograd::applies(s)
-        && ((cin >= 64 && cout >= 64 && big_image) || (cin >= 32 && cout >= 24 && wide_image))
+        && ((cin >= 32 && cout >= 64 && big_image) || (cin >= 32 && cout >= 24 && wide_image))
     {
         ConvAlgo::Winograd
     } else if im2col::input_is_col(s) {
         ConvAlgo::Pointwise
     } else if thin::applies(s) && (cout <= 16 || cin <= 4) {
         ConvAlgo::Thin
+    } else if transposed::applies(s)
+        && s.out_h() * s.out_w() < TRANSPOSED_MAX_PIXELS
+        && s.cin_g() * s.kernel_h * s.kernel_w >= TRANSPOSED_MIN_DEPTH
+    {
+        ConvAlgo::Im2colTransposed
     } else {
         ConvAlgo::Im2colGemm
     }

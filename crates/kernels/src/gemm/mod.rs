@@ -12,7 +12,7 @@ mod pool;
 mod view;
 
 pub(crate) use crate::conv::Im2colSource;
-pub(crate) use buffer::with_workspace;
+pub(crate) use buffer::{with_workspace, AlignedBuf};
 pub use pack::{PackedA, PackedB};
 pub use view::{MatMut, MatRef};
 

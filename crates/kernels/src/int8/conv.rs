@@ -4,6 +4,7 @@
 
 use super::depthwise::{depthwise, DepthwiseWeights};
 use super::error::{param_err, shape_err, QResult};
+use super::implicit::Implicit;
 use super::{qgemm, Int8Kernels, PackedWeights, QElem, QInput, QOutput, Requant, WeightsRef};
 
 /// Shapes and attributes of a convolution (ONNX Conv's, 2-D).
@@ -87,6 +88,8 @@ pub struct PackedConv {
     geom: ConvGeometry,
     out_hw: (usize, usize),
     plan: Plan,
+    /// Implicit-GEMM layout, for the dot-product tables' non-pointwise GEMMs.
+    implicit: Option<Implicit>,
 }
 
 impl PackedConv {
@@ -140,7 +143,16 @@ impl PackedConv {
             };
             Plan::Gemm((0..g).map(per_group).collect::<QResult<_>>()?)
         };
-        Ok(PackedConv { geom, out_hw, plan })
+        let implicit = match plan {
+            Plan::Gemm(_) if table.is_dot() && !geom.is_pointwise() => Implicit::new(&geom, out_hw),
+            _ => None,
+        };
+        Ok(PackedConv {
+            geom,
+            out_hw,
+            plan,
+            implicit,
+        })
     }
 
     /// The geometry it was packed for.
@@ -151,6 +163,11 @@ impl PackedConv {
     /// Output height and width.
     pub fn output_hw(&self) -> (usize, usize) {
         self.out_hw
+    }
+
+    /// Whether it runs as an implicit GEMM (no im2col matrix).
+    pub fn is_implicit(&self) -> bool {
+        self.implicit.is_some()
     }
 }
 
@@ -206,6 +223,23 @@ pub fn qconv<T: QElem>(
                     for (gi, wg) in groups.iter().enumerate() {
                         let x0 = (b * g.c_in + gi * cg) * hw;
                         let xg = &x[x0..x0 + cg * hw];
+                        let o0 = (b * g.c_out + gi * mg) * ohw;
+                        let rows = rq.slice_rows(gi * mg..(gi + 1) * mg);
+                        if let Some(imp) = &conv.implicit {
+                            let sub = out.slice(o0..o0 + mg * ohw);
+                            imp.run(
+                                table,
+                                g,
+                                (oh, ow),
+                                wg,
+                                xg,
+                                x_zero_point,
+                                &rows,
+                                sub,
+                                threads,
+                            )?;
+                            continue;
+                        }
                         let input = if g.is_pointwise() {
                             QInput::row_major(xg, cg, hw, x_zero_point)
                         } else {
@@ -214,17 +248,8 @@ pub fn qconv<T: QElem>(
                             im2col(g, (oh, ow), xg, T::from_i32(x_zero_point), col);
                             QInput::row_major(&col[..], k, ohw, x_zero_point)
                         };
-                        let o0 = (b * g.c_out + gi * mg) * ohw;
                         let sub = out.slice(o0..o0 + mg * ohw);
-                        qgemm(
-                            table,
-                            wg,
-                            &input,
-                            &rq.slice_rows(gi * mg..(gi + 1) * mg),
-                            sub,
-                            (ohw, 1),
-                            threads,
-                        )?;
+                        qgemm(table, wg, &input, &rows, sub, (ohw, 1), threads)?;
                     }
                 }
                 Ok(())

@@ -86,3 +86,22 @@ pub fn add<T: QElem>(
     }
     Ok(())
 }
+
+/// Splits `src` into its even-index values (`even`, `src.len().div_ceil(2)` of them) and its
+/// odd-index ones (`odd`, `src.len() / 2`): the stride-2 convolution and pooling column split.
+/// Panics if `even` or `odd` is shorter than that.
+pub fn split_even_odd<T: QElem>(src: &[T], even: &mut [T], odd: &mut [T]) {
+    let pairs = src.len() / 2;
+    // Exact chunks and slices let the compiler vectorize the interleaved load.
+    for ((pair, e), o) in src
+        .chunks_exact(2)
+        .zip(&mut even[..pairs])
+        .zip(&mut odd[..pairs])
+    {
+        *e = pair[0];
+        *o = pair[1];
+    }
+    if !src.len().is_multiple_of(2) {
+        even[pairs] = src[src.len() - 1];
+    }
+}

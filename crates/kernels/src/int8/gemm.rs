@@ -66,6 +66,44 @@ pub fn qgemm<T: QElem>(
     strides: (usize, usize),
     threads: usize,
 ) -> QResult<()> {
+    qgemm_impl(table, w, x, None, rq, out, strides, threads)
+}
+
+/// [`qgemm`] over activations given as row pointers: row `p` of the `K x n` input is the run
+/// `data[offs[p]..offs[p] + n]` (the taps of an implicit-GEMM convolution). Dot-product
+/// tables only.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn qgemm_rows<T: QElem>(
+    table: &Int8Kernels,
+    w: &PackedWeights,
+    (data, offs, n, zero_point): (&[T], &[usize], usize, i32),
+    rq: &Requant,
+    out: QOutput,
+    strides: (usize, usize),
+    threads: usize,
+) -> QResult<()> {
+    let x = QInput {
+        data,
+        rows: offs.len(),
+        cols: n,
+        row_stride: 0,
+        col_stride: 1,
+        zero_point,
+    };
+    qgemm_impl(table, w, &x, Some(offs), rq, out, strides, threads)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn qgemm_impl<T: QElem>(
+    table: &Int8Kernels,
+    w: &PackedWeights,
+    x: &QInput<T>,
+    offs: Option<&[usize]>,
+    rq: &Requant,
+    out: QOutput,
+    strides: (usize, usize),
+    threads: usize,
+) -> QResult<()> {
     const OP: &str = "gemm";
     if w.kernel != table.name || w.mr != table.mr {
         return Err(param_err(
@@ -83,9 +121,20 @@ pub fn qgemm<T: QElem>(
             format!("weights are {m}x{k} but the input is {}x{n}", x.rows),
         ));
     }
-    match view_len(x.rows, x.cols, x.row_stride, x.col_stride) {
-        Some(len) if len <= x.data.len() => {}
-        _ => {
+    let fits = match offs {
+        None => view_len(x.rows, x.cols, x.row_stride, x.col_stride)
+            .is_some_and(|len| len <= x.data.len()),
+        Some(offs) => {
+            table.dot.is_some()
+                && offs.iter().all(|o| {
+                    o.checked_add(n)
+                        .is_some_and(|end| n == 0 || end <= x.data.len())
+                })
+        }
+    };
+    match fits {
+        true => {}
+        false => {
             return Err(shape_err(
                 OP,
                 format!(
@@ -127,6 +176,7 @@ pub fn qgemm<T: QElem>(
         table,
         w,
         x,
+        offs,
         rq,
         range,
         strides,
@@ -166,6 +216,8 @@ pub(super) struct Job<'a, 'x, T> {
     pub(super) table: &'a Int8Kernels,
     pub(super) w: &'a PackedWeights,
     pub(super) x: &'a QInput<'x, T>,
+    /// Row pointers of the input (`qgemm_rows`), instead of its strides.
+    pub(super) offs: Option<&'a [usize]>,
     pub(super) rq: &'a Requant<'a>,
     pub(super) range: (i32, i32),
     pub(super) strides: (usize, usize),

@@ -114,9 +114,22 @@ fn drive<T: QElem, O>(
         panels.resize(npanels * panel_len, 0);
         for q in 0..npanels {
             let c0 = j0 + q * nr;
-            // SAFETY: qgemm checked that the K x N view fits `x.data` (u8 and i8 have the same
-            // layout); the panel has room for kq quads of nr columns; the kernels run here.
+            // SAFETY: qgemm checked that the K x N view (or every row run) fits `x.data` (u8
+            // and i8 have the same layout); the panel has room for kq quads of nr columns; the
+            // kernels run here.
             unsafe {
+                if let Some(offs) = job.offs {
+                    (dot.kernels.pack_rows)(
+                        x.data.as_ptr().add(c0) as *const u8,
+                        offs.as_ptr(),
+                        k,
+                        nr.min(n - c0),
+                        dot.flip,
+                        panels.as_mut_ptr().add(q * panel_len),
+                        nr,
+                    );
+                    continue;
+                }
                 (dot.kernels.pack)(
                     x.data.as_ptr().add(c0 * x.col_stride) as *const u8,
                     x.row_stride,
@@ -194,7 +207,8 @@ fn gemv<T: QElem, O>(job: &Job<T>, dot: &Dot, dst: Dst<O>, store: StoreKernel<O>
     xv.clear();
     xv.extend((0..k).map(|p| {
         // SAFETY: u8 and i8 have the same layout; the view was checked by qgemm.
-        let v: u8 = unsafe { *(x.data.as_ptr().add(p * x.row_stride) as *const u8) };
+        let at = job.offs.map_or(p * x.row_stride, |o| o[p]);
+        let v: u8 = unsafe { *(x.data.as_ptr().add(at) as *const u8) };
         v ^ dot.flip
     }));
     xv.resize(kq * 4, 0);

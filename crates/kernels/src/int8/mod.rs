@@ -26,6 +26,7 @@ mod elementwise;
 mod error;
 mod gemm;
 mod gemm_dot;
+mod implicit;
 mod pack;
 mod quantize;
 pub mod reference;
@@ -36,12 +37,14 @@ mod tests;
 mod tests_dot;
 #[cfg(test)]
 mod tests_elementwise;
+#[cfg(test)]
+mod tests_implicit;
 
 use std::fmt;
 use std::sync::OnceLock;
 
 pub use conv::{qconv, ConvGeometry, PackedConv};
-pub use elementwise::{add, QParams};
+pub use elementwise::{add, split_even_odd, QParams};
 pub use error::{QError, QResult};
 pub use gemm::{qgemm, QInput};
 pub use pack::{PackedWeights, WeightsRef};

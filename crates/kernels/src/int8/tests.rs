@@ -242,15 +242,15 @@ proptest! {
 }
 
 #[derive(Debug, Clone)]
-struct ConvCase {
-    g: ConvGeometry,
-    x: Vec<i32>,
-    x_zp: i32,
-    w: Vec<i32>,
-    w_zp: Vec<i32>,
-    x_signed: bool,
-    out: OutKind,
-    scale: f32,
+pub(super) struct ConvCase {
+    pub(super) g: ConvGeometry,
+    pub(super) x: Vec<i32>,
+    pub(super) x_zp: i32,
+    pub(super) w: Vec<i32>,
+    pub(super) w_zp: Vec<i32>,
+    pub(super) x_signed: bool,
+    pub(super) out: OutKind,
+    pub(super) scale: f32,
 }
 
 fn conv_case() -> impl Strategy<Value = ConvCase> {
@@ -295,6 +295,13 @@ fn conv_case() -> impl Strategy<Value = ConvCase> {
                 g.output_hw().ok().map(|_| g)
             },
         );
+    conv_case_for(geom)
+}
+
+/// Random inputs, weights, zero points and output kinds for the geometries of `geom`.
+pub(super) fn conv_case_for(
+    geom: impl Strategy<Value = ConvGeometry>,
+) -> impl Strategy<Value = ConvCase> {
     (geom, any::<bool>(), any::<bool>(), out_kind()).prop_flat_map(|(g, xs, per_ch, out)| {
         let w_len = g.c_out * g.c_in / g.groups * g.kernel.0 * g.kernel.1;
         (
@@ -317,10 +324,20 @@ fn conv_case() -> impl Strategy<Value = ConvCase> {
     })
 }
 
-fn check_conv(table: &Int8Kernels, c: &ConvCase) -> Result<(), TestCaseError> {
+pub(super) fn check_conv(table: &Int8Kernels, c: &ConvCase) -> Result<(), TestCaseError> {
     let wi: Vec<i8> = c.w.iter().map(|&v| v as i8).collect();
     let packed = PackedConv::new(table, c.g, WeightsRef::I8(&wi), &c.w_zp).unwrap();
     let (oh, ow) = packed.output_hw();
+    check_conv_with(table, c, &packed, (oh, ow))
+}
+
+/// [`check_conv`] with weights already packed.
+pub(super) fn check_conv_with(
+    table: &Int8Kernels,
+    c: &ConvCase,
+    packed: &PackedConv,
+    (oh, ow): (usize, usize),
+) -> Result<(), TestCaseError> {
     let bias: Vec<i32> = (0..c.g.c_out as i32).map(|i| i * 37 - 50).collect();
     let rq = Requant {
         bias: Some(&bias),
@@ -333,10 +350,10 @@ fn check_conv(table: &Int8Kernels, c: &ConvCase) -> Result<(), TestCaseError> {
     let got = run_out(c.out, len, |o| {
         if c.x_signed {
             let x: Vec<i8> = c.x.iter().map(|&v| v as i8).collect();
-            qconv(table, &packed, &x, c.x_zp, &rq, o, 1).unwrap();
+            qconv(table, packed, &x, c.x_zp, &rq, o, 1).unwrap();
         } else {
             let x: Vec<u8> = c.x.iter().map(|&v| v as u8).collect();
-            qconv(table, &packed, &x, c.x_zp, &rq, o, 1).unwrap();
+            qconv(table, packed, &x, c.x_zp, &rq, o, 1).unwrap();
         }
     });
     let acc = naive::conv_acc(&c.g, &c.x, c.x_zp, &c.w, &c.w_zp);

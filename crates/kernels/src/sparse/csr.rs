@@ -2,8 +2,14 @@
 
 use crate::{KernelError, Result};
 
+/// Columns per block of [`CsrMatrix::block_range`]: the products walk the input in groups
+/// of such blocks, so the rows of X a group reads stay in the L1 cache.
+pub const KBLOCK: usize = 64;
+
 /// An `rows x cols` fp32 matrix in compressed sparse row form: row `r`'s nonzeros are
-/// `values[row_ptr[r]..row_ptr[r + 1]]` at columns `col_idx[..]` (increasing).
+/// `values[row_ptr[r]..row_ptr[r + 1]]` at columns `col_idx[..]` (increasing). Each row is
+/// also split at every [`KBLOCK`]-th column (`block_ptr`), so a product can take the nonzeros
+/// of one group of columns without searching.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsrMatrix {
     rows: usize,
@@ -11,6 +17,9 @@ pub struct CsrMatrix {
     row_ptr: Vec<usize>,
     col_idx: Vec<u32>,
     values: Vec<f32>,
+    /// `block_ptr[r * (blocks + 1) + b]`: index of row `r`'s first nonzero at a column
+    /// `>= b * KBLOCK` (b = blocks: the row's end).
+    block_ptr: Vec<usize>,
 }
 
 impl CsrMatrix {
@@ -38,13 +47,52 @@ impl CsrMatrix {
         }
         // `cols == 0` with rows > 0: chunks_exact(1) over an empty slice yields nothing.
         row_ptr.resize(rows + 1, 0);
+        let blocks = cols.div_ceil(KBLOCK);
+        let mut block_ptr = Vec::with_capacity(rows * (blocks + 1));
+        for r in 0..rows {
+            let (a, b) = (row_ptr[r], row_ptr[r + 1]);
+            let mut i = a;
+            for blk in 0..blocks {
+                while i < b && (col_idx[i] as usize) < blk * KBLOCK {
+                    i += 1;
+                }
+                block_ptr.push(i);
+            }
+            block_ptr.push(b);
+        }
         Ok(CsrMatrix {
             rows,
             cols,
             row_ptr,
             col_idx,
             values,
+            block_ptr,
         })
+    }
+
+    /// Number of [`KBLOCK`]-column blocks.
+    pub fn blocks(&self) -> usize {
+        self.cols.div_ceil(KBLOCK)
+    }
+
+    /// Index range (into [`CsrMatrix::col_idx`] / [`CsrMatrix::values`]) of row `r`'s
+    /// nonzeros in column blocks `b0..b1` (`r < rows`, `b0 <= b1 <= blocks`).
+    #[inline]
+    pub fn block_range(&self, r: usize, b0: usize, b1: usize) -> (usize, usize) {
+        let base = r * (self.blocks() + 1);
+        (self.block_ptr[base + b0], self.block_ptr[base + b1])
+    }
+
+    /// Column index of every nonzero, row after row.
+    #[inline]
+    pub fn col_idx(&self) -> &[u32] {
+        &self.col_idx
+    }
+
+    /// Every nonzero, row after row.
+    #[inline]
+    pub fn values(&self) -> &[f32] {
+        &self.values
     }
 
     /// Rows (outputs).
@@ -74,7 +122,9 @@ impl CsrMatrix {
 
     /// Bytes of storage (values, column indices, row pointers).
     pub fn bytes(&self) -> usize {
-        self.values.len() * 4 + self.col_idx.len() * 4 + self.row_ptr.len() * 8
+        self.values.len() * 4
+            + (self.row_ptr.len() + self.block_ptr.len()) * 8
+            + self.col_idx.len() * 4
     }
 
     /// Column indices and values of row `r` (`r < rows`).

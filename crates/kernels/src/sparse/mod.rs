@@ -15,12 +15,13 @@
 
 mod csr;
 mod generic;
+mod spmm;
 #[cfg(target_arch = "x86_64")]
 mod x86_64_avx512;
 #[cfg(target_arch = "x86_64")]
 mod x86_64_fma;
 
-pub use csr::CsrMatrix;
+pub use csr::{CsrMatrix, KBLOCK};
 
 use crate::{kernels, Activation, KernelError, Result};
 
@@ -108,23 +109,38 @@ impl CsrMatrix {
         }
         check_bias(bias, m, n, "row")?;
         act.validate()?;
-        match imp {
-            #[cfg(target_arch = "x86_64")]
-            SparseImpl::Avx2Fma if SparseImpl::available().contains(&imp) => {
-                // SAFETY: the CPU has AVX2 and FMA (checked above); the extents were checked.
-                unsafe { x86_64_fma::matmul(self, x, n, y, bias) }
-            }
-            #[cfg(target_arch = "x86_64")]
-            SparseImpl::Avx512 if SparseImpl::available().contains(&imp) => {
-                // SAFETY: the CPU has AVX-512F, AVX2 and FMA; the extents were checked.
-                unsafe { x86_64_avx512::matmul(self, x, n, y, bias) }
-            }
-            _ => generic::matmul(self, x, n, y, bias),
-        }
-        if act != Activation::None {
+        let clamp = fused_clamp(act);
+        self.spmm(imp, x, n, y, bias, clamp);
+        if clamp.is_none() && act != Activation::None {
             kernels().activate(y, act)?;
         }
         Ok(())
+    }
+
+    /// `y = clamp(self * x + bias)` on `imp` (extents checked by the caller).
+    fn spmm(
+        &self,
+        imp: SparseImpl,
+        x: &[f32],
+        n: usize,
+        y: &mut [f32],
+        bias: Option<&[f32]>,
+        clamp: Option<(f32, f32)>,
+    ) {
+        match imp {
+            #[cfg(target_arch = "x86_64")]
+            SparseImpl::Avx512 if n >= 32 && SparseImpl::available().contains(&imp) => {
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA.
+                unsafe { spmm::spmm::<x86_64_avx512::Avx512>(self, x, n, y, bias, clamp) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            SparseImpl::Avx2Fma | SparseImpl::Avx512 if SparseImpl::available().contains(&imp) => {
+                // SAFETY: the CPU has AVX2 and FMA.
+                unsafe { spmm::spmm::<x86_64_fma::Avx2>(self, x, n, y, bias, clamp) }
+            }
+            // SAFETY: the portable pass needs no CPU feature.
+            _ => unsafe { spmm::spmm::<generic::Generic>(self, x, n, y, bias, clamp) },
+        }
     }
 
     /// `y = act(x * self^T + bias)` with `x` a row-major `batch x K` matrix, `y` a row-major
@@ -162,8 +178,9 @@ impl CsrMatrix {
         }
         check_bias(bias, batch, m, "column")?;
         act.validate()?;
+        let clamp = fused_clamp(act);
         if batch >= 2 {
-            self.matmul_t_batched(imp, x, batch, y, bias);
+            self.matmul_t_batched(imp, x, batch, y, bias, clamp);
         } else {
             // One sparse dot per output. An AVX2 version gathering 8 inputs at a time measured
             // 1.6x slower than this scalar loop on the Xeon here (gathers are slow), so every
@@ -182,7 +199,8 @@ impl CsrMatrix {
                 }
             }
         }
-        if act != Activation::None {
+        let fused = clamp.is_some() && batch >= 2;
+        if !fused && act != Activation::None {
             kernels().activate(y, act)?;
         }
         Ok(())
@@ -199,30 +217,19 @@ impl CsrMatrix {
         batch: usize,
         y: &mut [f32],
         bias: Option<&[f32]>,
+        clamp: Option<(f32, f32)>,
     ) {
         let (m, k) = (self.rows(), self.cols());
         let nb = batch.next_multiple_of(8);
-        let mut xt = vec![0f32; k * nb];
+        let mut xt = spmm::AlignedBuf::zeros(k * nb);
+        let xs = xt.as_mut_slice();
         for (b, row) in x.chunks_exact(k.max(1)).take(batch).enumerate() {
             for (p, v) in row.iter().enumerate() {
-                xt[p * nb + b] = *v;
+                xs[p * nb + b] = *v;
             }
         }
         let mut yt = vec![0f32; m * nb];
-        match imp {
-            #[cfg(target_arch = "x86_64")]
-            SparseImpl::Avx2Fma if SparseImpl::available().contains(&imp) => {
-                // SAFETY: the CPU has AVX2 and FMA; xt is K x nb, yt M x nb, the bias has M
-                // values (checked by the caller as one per column of y).
-                unsafe { x86_64_fma::matmul(self, &xt, nb, &mut yt, bias) }
-            }
-            #[cfg(target_arch = "x86_64")]
-            SparseImpl::Avx512 if SparseImpl::available().contains(&imp) => {
-                // SAFETY: as above, and the CPU has AVX-512F.
-                unsafe { x86_64_avx512::matmul(self, &xt, nb, &mut yt, bias) }
-            }
-            _ => generic::matmul(self, &xt, nb, &mut yt, bias),
-        }
+        self.spmm(imp, xt.as_slice(), nb, &mut yt, bias, clamp);
         for (r, row) in yt.chunks_exact(nb).enumerate() {
             for (b, v) in row[..batch].iter().enumerate() {
                 y[b * m + r] = *v;
@@ -252,6 +259,16 @@ impl CsrMatrix {
             }
             *out = s + bias.map_or(0.0, |b| b[r]);
         }
+    }
+}
+
+/// The activations the sparse passes apply in registers before the store, as
+/// `min(max(y, lo), hi)` (the same operations, in the same order, as the dense kernels').
+fn fused_clamp(act: Activation) -> Option<(f32, f32)> {
+    match act {
+        Activation::Relu => Some((0.0, f32::INFINITY)),
+        Activation::Clip { min, max } => Some((min, max)),
+        _ => None,
     }
 }
 

@@ -56,26 +56,52 @@ fn close(got: &[f32], want: &[f64], k: usize) -> Result<(), TestCaseError> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
+    /// k up to 200 crosses several 64-column blocks (groups after the first add to Y); n
+    /// covers whole and partial vectors of both widths and more than one column block.
     #[test]
-    fn matmul_matches_dense(m in 0usize..20, k in 0usize..40, n in 0usize..150,
+    fn matmul_matches_dense(m in 0usize..20, k in 0usize..200, n in 0usize..150,
                             sparsity in 0.0f64..1.0, empty_rows: bool, with_bias: bool,
-                            seed: u64) {
+                            act in 0usize..3, seed: u64) {
         let w = sparse_dense(m, k, sparsity, empty_rows, seed);
         let x = sparse_dense(k, n, 0.0, false, seed ^ 0x55);
         let bias: Vec<f32> = (0..m).map(|i| i as f32 * 0.25 - 1.0).collect();
         let bias = with_bias.then_some(&bias[..]);
         let csr = CsrMatrix::from_dense(&w, m, k).unwrap();
         prop_assert_eq!(csr.to_dense(), w.clone());
-        let want = naive(&w, &x, m, k, n, bias);
+        let (act, lo, hi) = [
+            (Activation::None, f64::NEG_INFINITY, f64::INFINITY),
+            (Activation::Relu, 0.0, f64::INFINITY),
+            (Activation::Clip { min: -0.5, max: 0.75 }, -0.5, 0.75),
+        ][act];
+        let want: Vec<f64> = naive(&w, &x, m, k, n, bias).iter().map(|v| v.max(lo).min(hi)).collect();
         for imp in SparseImpl::available() {
             let mut y = vec![f32::NAN; m * n];
-            csr.matmul_with(imp, &x, n, &mut y, bias, Activation::None).unwrap();
+            csr.matmul_with(imp, &x, n, &mut y, bias, act).unwrap();
+            close(&y, &want, k)?;
+        }
+    }
+
+    /// The kernels read X through a 64-byte-aligned panel or, for whole vectors, in place:
+    /// an X that starts at any float offset gives the same products.
+    #[test]
+    fn matmul_reads_unaligned_input(offset in 0usize..16, m in 1usize..10, k in 1usize..100,
+                                    vecs in 1usize..12, seed: u64) {
+        let n = 16 * vecs;
+        let w = sparse_dense(m, k, 0.8, false, seed);
+        let mut buf = sparse_dense(k * n + 16, 1, 0.0, false, seed ^ 3);
+        let x = &mut buf[offset..][..k * n];
+        x[0] = 1.5;
+        let csr = CsrMatrix::from_dense(&w, m, k).unwrap();
+        let want = naive(&w, x, m, k, n, None);
+        for imp in SparseImpl::available() {
+            let mut y = vec![f32::NAN; m * n];
+            csr.matmul_with(imp, x, n, &mut y, None, Activation::None).unwrap();
             close(&y, &want, k)?;
         }
     }
 
     #[test]
-    fn matmul_t_matches_dense(m in 0usize..30, k in 0usize..90, batch in 0usize..20,
+    fn matmul_t_matches_dense(m in 0usize..30, k in 0usize..150, batch in 0usize..40,
                               sparsity in 0.0f64..1.0, seed: u64) {
         let w = sparse_dense(m, k, sparsity, true, seed);
         let x = sparse_dense(batch, k, 0.0, false, seed ^ 7);

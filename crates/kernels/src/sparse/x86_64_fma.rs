@@ -1,147 +1,104 @@
-//! AVX2+FMA sparse x dense product: for each nonzero `w[r, k]`, broadcast `w` and FMA it into
-//! `8 * V` accumulators holding columns `j0..j0 + 8V` of output row `r`, loading row `k` of X.
+//! AVX2+FMA sparse x dense pass: for each nonzero `w[r, k]`, broadcast `w` and FMA it into
+//! `V` vectors of 8 accumulators (in `sets(V)` independent chains) holding the pass's columns
+//! of output row `r`, loading row `k` of X; and the batch-1 Gemm dots.
 
 use std::arch::x86_64::*;
 
+use super::spmm::{sets, Pass, PassKernel};
 use super::CsrMatrix;
 
-/// `y = w * x + bias` (no activation), `x` `K x n`, `y` `M x n`.
-///
-/// Safety: the CPU has AVX2 and FMA; `x.len() == K * n`, `y.len() == M * n`, and a bias has
-/// `M` values.
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn matmul(
-    w: &CsrMatrix,
-    x: &[f32],
-    n: usize,
-    y: &mut [f32],
-    bias: Option<&[f32]>,
-) {
-    let mut j0 = 0;
-    // SAFETY (all calls): each block reads columns j0..j0 + 8V < n of rows < K of X and writes
-    // the same columns of rows < M of Y, within the extents the caller guarantees.
-    while j0 + 64 <= n {
-        unsafe { block::<8>(w, x, n, y, bias, j0) };
-        j0 += 64;
-    }
-    // The remaining 8-column vectors in one pass over the nonzeros.
-    let vecs = (n - j0) / 8;
-    unsafe {
-        match vecs {
-            7 => block::<7>(w, x, n, y, bias, j0),
-            6 => block::<6>(w, x, n, y, bias, j0),
-            5 => block::<5>(w, x, n, y, bias, j0),
-            4 => block::<4>(w, x, n, y, bias, j0),
-            3 => block::<3>(w, x, n, y, bias, j0),
-            2 => narrow::<2>(w, x, n, y, bias, j0),
-            1 => narrow::<1>(w, x, n, y, bias, j0),
-            _ => {}
-        }
-    }
-    j0 += 8 * vecs;
-    if j0 < n {
-        for r in 0..w.rows() {
-            let b = bias.map_or(0.0, |b| b[r]);
-            let (cols, vals) = w.row(r);
-            for j in j0..n {
-                let mut s = b;
-                for (c, v) in cols.iter().zip(vals) {
-                    s = v.mul_add(x[*c as usize * n + j], s);
-                }
-                y[r * n + j] = s;
+pub(super) struct Avx2;
+
+impl PassKernel for Avx2 {
+    const LANES: usize = 8;
+    const MAX_VECS: usize = 8;
+    const MASKED_LOADS: bool = false;
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run(p: &Pass) {
+        // SAFETY: forwarded.
+        unsafe {
+            match p.width.div_ceil(8) {
+                8 => pass::<8, { sets(8) }>(p),
+                7 => pass::<7, { sets(7) }>(p),
+                6 => pass::<6, { sets(6) }>(p),
+                5 => pass::<5, { sets(5) }>(p),
+                4 => pass::<4, { sets(4) }>(p),
+                3 => pass::<3, { sets(3) }>(p),
+                2 => pass::<2, { sets(2) }>(p),
+                _ => pass::<1, { sets(1) }>(p),
             }
         }
     }
 }
 
-/// Columns `j0..j0 + 8 * V` of every output row.
-///
-/// Safety: as [`matmul`], and `j0 + 8 * V <= n`.
+/// Lane mask of the last vector of `width` columns (all lanes when it is full).
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn block<const V: usize>(
-    w: &CsrMatrix,
-    x: &[f32],
-    n: usize,
-    y: &mut [f32],
-    bias: Option<&[f32]>,
-    j0: usize,
-) {
-    let xp = x.as_ptr();
-    let yp = y.as_mut_ptr();
-    for r in 0..w.rows() {
-        let mut acc = [_mm256_set1_ps(bias.map_or(0.0, |b| b[r])); V];
-        let (cols, vals) = w.row(r);
-        for (c, v) in cols.iter().zip(vals) {
-            let wv = _mm256_set1_ps(*v);
-            // SAFETY: row `c < K` of X has columns up to j0 + 8V <= n.
-            let row = unsafe { xp.add(*c as usize * n + j0) };
-            for (i, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_fmadd_ps(wv, unsafe { _mm256_loadu_ps(row.add(8 * i)) }, *a);
-            }
-        }
-        // SAFETY: row `r < M` of Y has columns up to j0 + 8V <= n.
-        let out = unsafe { yp.add(r * n + j0) };
-        for (i, a) in acc.iter().enumerate() {
-            unsafe { _mm256_storeu_ps(out.add(8 * i), *a) };
-        }
-    }
+fn tail_mask(width: usize, vecs: usize) -> __m256i {
+    let tail = (width - 8 * (vecs - 1)) as i32;
+    _mm256_cmpgt_epi32(
+        _mm256_set1_epi32(tail),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    )
 }
 
-/// [`block`] for one or two vectors of columns (Gemm batches, narrow images): a single
-/// accumulator chain would wait on the FMA latency at every nonzero, so four nonzeros at a time
-/// go to four independent accumulator sets, summed at the end.
-///
-/// Safety: as [`block`].
+/// Safety: as [`PassKernel::run`], AVX2 and FMA present, `p.width <= 8 * V`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-#[allow(clippy::needless_range_loop)]
-unsafe fn narrow<const V: usize>(
-    w: &CsrMatrix,
-    x: &[f32],
-    n: usize,
-    y: &mut [f32],
-    bias: Option<&[f32]>,
-    j0: usize,
-) {
-    let xp = x.as_ptr();
-    let yp = y.as_mut_ptr();
-    for r in 0..w.rows() {
-        let zero = _mm256_setzero_ps();
-        let mut acc = [[zero; V]; 4];
-        acc[0] = [_mm256_set1_ps(bias.map_or(0.0, |b| b[r])); V];
-        let (cols, vals) = w.row(r);
-        let mut cc = cols.chunks_exact(4);
-        let mut vc = vals.chunks_exact(4);
-        for (c4, v4) in (&mut cc).zip(&mut vc) {
-            for u in 0..4 {
-                let wv = _mm256_set1_ps(v4[u]);
-                // SAFETY: row `c < K` of X has columns up to j0 + 8V <= n.
-                let row = unsafe { xp.add(c4[u] as usize * n + j0) };
-                for i in 0..V {
-                    acc[u][i] =
-                        _mm256_fmadd_ps(wv, unsafe { _mm256_loadu_ps(row.add(8 * i)) }, acc[u][i]);
-                }
+unsafe fn pass<const V: usize, const S: usize>(p: &Pass) {
+    let (cols, vals) = (p.w.col_idx(), p.w.values());
+    let mask = tail_mask(p.width, V);
+    let (lo_hi, clamp) = match p.clamp {
+        Some((lo, hi)) => ((_mm256_set1_ps(lo), _mm256_set1_ps(hi)), true),
+        None => ((_mm256_setzero_ps(), _mm256_setzero_ps()), false),
+    };
+    // SAFETY (loads): row `c` of X has 8V readable columns from `src + c * pitch`.
+    let fma = |acc: &mut [__m256; V], c: u32, v: f32| {
+        let wv = _mm256_set1_ps(v);
+        let row = unsafe { p.src.add(c as usize * p.pitch) };
+        for (i, a) in acc.iter_mut().enumerate() {
+            *a = _mm256_fmadd_ps(wv, unsafe { _mm256_loadu_ps(row.add(8 * i)) }, *a);
+        }
+    };
+    for r in 0..p.w.rows() {
+        // SAFETY: row r of Y has `width` writable columns; the last vector is masked.
+        let out = unsafe { p.dst.add(r * p.ldy) };
+        let mut acc = [[_mm256_setzero_ps(); V]; S];
+        if p.first {
+            acc[0] = [_mm256_set1_ps(p.bias.map_or(0.0, |b| b[r])); V];
+        } else {
+            for (i, a) in acc[0].iter_mut().enumerate().take(V - 1) {
+                *a = unsafe { _mm256_loadu_ps(out.add(8 * i)) };
+            }
+            acc[0][V - 1] = unsafe { _mm256_maskload_ps(out.add(8 * (V - 1)), mask) };
+        }
+        let (lo, hi) = p.w.block_range(r, p.blocks.0, p.blocks.1);
+        let mut cc = cols[lo..hi].chunks_exact(S);
+        let mut vc = vals[lo..hi].chunks_exact(S);
+        for (c, v) in (&mut cc).zip(&mut vc) {
+            for (set, (c, v)) in acc.iter_mut().zip(c.iter().zip(v)) {
+                fma(set, *c, *v);
             }
         }
         for (c, v) in cc.remainder().iter().zip(vc.remainder()) {
-            let wv = _mm256_set1_ps(*v);
-            // SAFETY: as above.
-            let row = unsafe { xp.add(*c as usize * n + j0) };
-            for i in 0..V {
-                acc[0][i] =
-                    _mm256_fmadd_ps(wv, unsafe { _mm256_loadu_ps(row.add(8 * i)) }, acc[0][i]);
+            fma(&mut acc[0], *c, *v);
+        }
+        let (sum, others) = acc.split_at_mut(1);
+        for set in others.iter() {
+            for (a, b) in sum[0].iter_mut().zip(set) {
+                *a = _mm256_add_ps(*a, *b);
             }
         }
-        // SAFETY: row `r < M` of Y has columns up to j0 + 8V <= n.
-        let out = unsafe { yp.add(r * n + j0) };
-        for i in 0..V {
-            let s = _mm256_add_ps(
-                _mm256_add_ps(acc[0][i], acc[1][i]),
-                _mm256_add_ps(acc[2][i], acc[3][i]),
-            );
-            unsafe { _mm256_storeu_ps(out.add(8 * i), s) };
+        if clamp {
+            for a in sum[0].iter_mut() {
+                *a = _mm256_min_ps(_mm256_max_ps(*a, lo_hi.0), lo_hi.1);
+            }
         }
+        for (i, a) in sum[0].iter().enumerate().take(V - 1) {
+            unsafe { _mm256_storeu_ps(out.add(8 * i), *a) };
+        }
+        unsafe { _mm256_maskstore_ps(out.add(8 * (V - 1)), mask, sum[0][V - 1]) };
     }
 }
 

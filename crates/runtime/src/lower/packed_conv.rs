@@ -65,7 +65,9 @@ impl Kernel for PackedConvKernel {
             ConvAlgo::Winograd => "conv.winograd",
             ConvAlgo::Direct => "conv.direct",
             ConvAlgo::Thin => "conv.thin",
-            ConvAlgo::Im2colGemm | ConvAlgo::Auto => "conv.im2col",
+            // The transposed product is the same unfolding and multiply-adds; one key keeps
+            // the host cost model's per-kernel fits (`edgeopt-hw`) meaningful.
+            ConvAlgo::Im2colGemm | ConvAlgo::Im2colTransposed | ConvAlgo::Auto => "conv.im2col",
         }
     }
 

@@ -2,10 +2,10 @@
 //! mostly-zero weight on the CSR sparse kernel (`edgeopt_kernels::sparse`): per image,
 //! `Y[Cout x HW] = act(W[Cout x Cin] * X[Cin x HW] + bias)`, work proportional to the nonzeros.
 //! Tried before the dense lowering, it takes a node only when the weight's measured sparsity
-//! is at least [`min_sparsity`] (80%, 70% from [`LARGE_IMAGE`] pixels) and an image has at
-//! least [`MIN_PIXELS`] pixels, where `benches/sparse.rs` measured the sparse kernel faster
-//! than the prepacked dense convolution on 1x1 shapes (AVX-512, 2026-11-24: 1.4-3x at 80%,
-//! 2.4-4.6x at 90%; at 70% 2-2.3x at 56x56 and 112x112 but 0.9-1x at 14x14 and 7x7).
+//! is at least [`MIN_SPARSITY`] and an image has at least [`MIN_PIXELS`] pixels, where
+//! `benches/sparse.rs` measured the blocked sparse kernel faster than the prepacked dense
+//! convolution on 1x1 shapes (AVX-512, 2026-11-24 session 5: at 70% 1.2-2.4x on 7x7 to
+//! 112x112 images, at 50% 0.9-1.8x).
 
 use super::act::PostActivation;
 use super::LowerCtx;
@@ -15,23 +15,7 @@ use edgeopt_kernels::sparse::CsrMatrix;
 use edgeopt_passes::ops::fused_conv::FusedConv;
 
 /// Fraction of zero weights from which the sparse kernel is used.
-pub const MIN_SPARSITY: f64 = 0.8;
-
-/// Pixels per image from which [`MIN_SPARSITY_LARGE`] applies instead.
-pub const LARGE_IMAGE: usize = 1024;
-
-/// Fraction of zero weights from which the sparse kernel is used on large images (the
-/// dense GEMM's packing and the sparse kernel's index loads are amortized over more pixels).
-pub const MIN_SPARSITY_LARGE: f64 = 0.7;
-
-/// The fraction of zero weights from which a 1x1 layer with `pixels` per image goes sparse.
-pub fn min_sparsity(pixels: usize) -> f64 {
-    if pixels >= LARGE_IMAGE {
-        MIN_SPARSITY_LARGE
-    } else {
-        MIN_SPARSITY
-    }
-}
+pub const MIN_SPARSITY: f64 = 0.7;
 
 /// Pixels per image from which the sparse kernel is used (one 8-wide vector of columns).
 pub const MIN_PIXELS: usize = 8;
@@ -95,7 +79,7 @@ pub fn lower(ctx: &LowerCtx) -> Result<Option<Box<dyn Kernel>>> {
     }
     let wv = wt.as_slice::<f32>()?;
     let zeros = wv.iter().filter(|v| **v == 0.0).count();
-    if wv.is_empty() || (zeros as f64) < min_sparsity(pixels) * wv.len() as f64 {
+    if wv.is_empty() || (zeros as f64) < MIN_SPARSITY * wv.len() as f64 {
         return Ok(None);
     }
     let bias = match (ctx.input(2), ctx.konst(2)) {

@@ -32,6 +32,7 @@ pub(crate) fn table() -> Kernels {
             nc: 4096,
         },
         min_flops_per_thread: 4_000_000,
+        mmm_prefetch: None,
     }
 }
 

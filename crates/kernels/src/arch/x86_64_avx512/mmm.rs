@@ -26,7 +26,36 @@ pub(super) unsafe fn kernel<const M: usize, const V: usize>(
         // the table only holds this kernel when AVX-512F, AVX2 and FMA were detected.
         unsafe {
             let (at, ct) = (a.add(t * kc * M), c.add(t * M * rsc));
-            tile::<M, V>(kc, at, b, ct, rsc, &epi.for_tile(t, M))
+            tile::<M, V, false>(kc, at, b, ct, rsc, &epi.for_tile(t, M), std::ptr::null())
+        }
+    }
+}
+
+/// [`kernel`] that prefetches `kc * 16V` floats from `next` into L2 while it computes the
+/// first tile (one line per register of B per k step); see [`crate::arch::PrefetchKernel`]
+/// (`next` need not point into an allocation: its addresses are only prefetched).
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub(super) unsafe fn kernel_prefetch<const M: usize, const V: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    rsc: usize,
+    epi: &Epilogue,
+    tiles: usize,
+    next: *const f32,
+) {
+    for t in 0..tiles {
+        // SAFETY: as in `kernel`; `next` is only prefetched.
+        unsafe {
+            let (at, ct) = (a.add(t * kc * M), c.add(t * M * rsc));
+            let epi = epi.for_tile(t, M);
+            if t == 0 {
+                tile::<M, V, true>(kc, at, b, ct, rsc, &epi, next)
+            } else {
+                tile::<M, V, false>(kc, at, b, ct, rsc, &epi, next)
+            }
         }
     }
 }
@@ -35,13 +64,14 @@ pub(super) unsafe fn kernel<const M: usize, const V: usize>(
 #[allow(clippy::needless_range_loop)]
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
-unsafe fn tile<const M: usize, const V: usize>(
+unsafe fn tile<const M: usize, const V: usize, const PREFETCH: bool>(
     kc: usize,
     a: *const f32,
     b: *const f32,
     c: *mut f32,
     rsc: usize,
     epi: &Epilogue,
+    next: *const f32,
 ) {
     let mut acc = [[_mm512_setzero_ps(); V]; M];
     for p in 0..kc {
@@ -51,6 +81,12 @@ unsafe fn tile<const M: usize, const V: usize>(
             let mut bv = [_mm512_setzero_ps(); V];
             for v in 0..V {
                 bv[v] = _mm512_loadu_ps(bp.add(16 * v));
+            }
+            if PREFETCH {
+                for v in 0..V {
+                    let line = next.wrapping_add(p * 16 * V + 16 * v);
+                    _mm_prefetch::<_MM_HINT_T1>(line.cast());
+                }
             }
             for i in 0..M {
                 let ai = _mm512_set1_ps(*ap.add(i));

@@ -5,7 +5,7 @@
 
 mod mmm;
 
-use crate::arch::MicroKernel;
+use crate::arch::{MicroKernel, PrefetchKernel};
 use crate::{Blocking, Kernels};
 
 /// Whether this CPU runs the AVX-512F kernels (the AVX2+FMA ones are checked by the caller).
@@ -24,6 +24,8 @@ pub(crate) struct Tile {
     mr: usize,
     nv: usize,
     kernel: MicroKernel,
+    /// The same tile prefetching the next B panel (none for the measurement variants).
+    prefetch: Option<PrefetchKernel>,
     blocking: Blocking,
 }
 
@@ -32,6 +34,7 @@ const TILE: Tile = Tile {
     mr: 12,
     nv: 2,
     kernel: mmm::kernel::<12, 2>,
+    prefetch: Some(mmm::kernel_prefetch::<12, 2>),
     // A kc x 32 B micro-panel is 32 KiB at kc = 256 (L1d is 48 KiB); a 120 x 256 A block is
     // 120 KiB and the 256 x 512 B block 512 KiB, both in the 1.25 MiB L2.
     blocking: Blocking {
@@ -49,6 +52,7 @@ const WIDE: Tile = Tile {
     mr: 8,
     nv: 3,
     kernel: mmm::kernel::<8, 3>,
+    prefetch: Some(mmm::kernel_prefetch::<8, 3>),
     // kc x 48 B micro-panel: 36 KiB at kc = 192 (L1d is 48 KiB); 128 x 192 A block 96 KiB.
     blocking: Blocking {
         mc: 128,
@@ -68,6 +72,7 @@ fn with_tile(base: &Kernels, name: &'static str, tile: Tile) -> Kernels {
         mr: tile.mr,
         nr: 16 * tile.nv,
         mmm: tile.kernel,
+        mmm_prefetch: tile.prefetch,
         blocking: tile.blocking,
         winograd: crate::conv::winograd_x86::AVX512,
         ..base.clone()
@@ -84,6 +89,7 @@ pub(crate) fn tile_variants(fma: &Kernels) -> Vec<Kernels> {
         mr,
         nv,
         kernel,
+        prefetch: None,
         blocking: Blocking {
             mc: mr * (128 / mr),
             kc: 256,

@@ -137,6 +137,43 @@ impl DepthwiseLanes for Avx2Lanes {
         unsafe { _mm256_storeu_ps(p, self.0) }
     }
     #[inline(always)]
+    unsafe fn store_partial(self, p: *mut f32, n: usize) {
+        unsafe {
+            let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), lane);
+            _mm256_maskstore_ps(p, mask, self.0)
+        }
+    }
+    #[inline(always)]
+    unsafe fn transpose(v: &mut [Self]) {
+        // (Plain loops, no closures: closures do not inherit the target features, and an
+        // intrinsic that is not inlined is a call per instruction.)
+        unsafe {
+            let mut t = [_mm256_setzero_ps(); 8];
+            for k in 0..4 {
+                t[2 * k] = _mm256_unpacklo_ps(v[2 * k].0, v[2 * k + 1].0);
+                t[2 * k + 1] = _mm256_unpackhi_ps(v[2 * k].0, v[2 * k + 1].0);
+            }
+            // u[g][k] holds, per 128-bit half h, column 4h + k of rows 4g..4g + 4.
+            let mut u = [[_mm256_setzero_ps(); 4]; 2];
+            for g in 0..2 {
+                let (t0, t1) = (_mm256_castps_pd(t[4 * g]), _mm256_castps_pd(t[4 * g + 1]));
+                let (t2, t3) = (
+                    _mm256_castps_pd(t[4 * g + 2]),
+                    _mm256_castps_pd(t[4 * g + 3]),
+                );
+                u[g][0] = _mm256_castpd_ps(_mm256_unpacklo_pd(t0, t2));
+                u[g][1] = _mm256_castpd_ps(_mm256_unpackhi_pd(t0, t2));
+                u[g][2] = _mm256_castpd_ps(_mm256_unpacklo_pd(t1, t3));
+                u[g][3] = _mm256_castpd_ps(_mm256_unpackhi_pd(t1, t3));
+            }
+            for k in 0..4 {
+                v[k].0 = _mm256_permute2f128_ps::<0x20>(u[0][k], u[1][k]);
+                v[4 + k].0 = _mm256_permute2f128_ps::<0x31>(u[0][k], u[1][k]);
+            }
+        }
+    }
+    #[inline(always)]
     unsafe fn mul_add(self, w: Self, acc: Self) -> Self {
         unsafe { Avx2Lanes(_mm256_fmadd_ps(self.0, w.0, acc.0)) }
     }
@@ -207,6 +244,45 @@ impl DepthwiseLanes for Avx512Lanes {
     #[inline(always)]
     unsafe fn store(self, p: *mut f32) {
         unsafe { _mm512_storeu_ps(p, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut f32, n: usize) {
+        unsafe { _mm512_mask_storeu_ps(p, ((1u32 << n) - 1) as u16, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn transpose(v: &mut [Self]) {
+        // (Plain loops, no closures: see `Avx2Lanes::transpose`.)
+        unsafe {
+            let mut t = [_mm512_setzero_ps(); 16];
+            for k in 0..8 {
+                t[2 * k] = _mm512_unpacklo_ps(v[2 * k].0, v[2 * k + 1].0);
+                t[2 * k + 1] = _mm512_unpackhi_ps(v[2 * k].0, v[2 * k + 1].0);
+            }
+            // u[g][k] holds, per 128-bit quarter q, column 4q + k of rows 4g..4g + 4.
+            let mut u = [[_mm512_setzero_ps(); 4]; 4];
+            for g in 0..4 {
+                let (t0, t1) = (_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 1]));
+                let (t2, t3) = (
+                    _mm512_castps_pd(t[4 * g + 2]),
+                    _mm512_castps_pd(t[4 * g + 3]),
+                );
+                u[g][0] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+                u[g][1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+                u[g][2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+                u[g][3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+            }
+            for k in 0..4 {
+                // Quarters (0, 2) and (1, 3) of two row groups, then of the two halves.
+                let lo01 = _mm512_shuffle_f32x4::<0x88>(u[0][k], u[1][k]);
+                let hi01 = _mm512_shuffle_f32x4::<0xdd>(u[0][k], u[1][k]);
+                let lo23 = _mm512_shuffle_f32x4::<0x88>(u[2][k], u[3][k]);
+                let hi23 = _mm512_shuffle_f32x4::<0xdd>(u[2][k], u[3][k]);
+                v[k].0 = _mm512_shuffle_f32x4::<0x88>(lo01, lo23);
+                v[8 + k].0 = _mm512_shuffle_f32x4::<0xdd>(lo01, lo23);
+                v[4 + k].0 = _mm512_shuffle_f32x4::<0x88>(hi01, hi23);
+                v[12 + k].0 = _mm512_shuffle_f32x4::<0xdd>(hi01, hi23);
+            }
+        }
     }
     #[inline(always)]
     unsafe fn mul_add(self, w: Self, acc: Self) -> Self {

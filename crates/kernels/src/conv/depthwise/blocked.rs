@@ -1,9 +1,10 @@
-//! Depthwise 3x3 / 5x5 (stride 1 or 2, no dilation) on small planes (MobileNetV2's 7x7
-//! outputs), a block of channels at a time: the planes of one vector's worth of channels are
-//! interleaved into one zero-padded buffer (`[row][column][lane]`, a lane per channel), every
+//! Depthwise 3x3 / 5x5 (stride 1 or 2, no dilation) on small planes (MobileNetV2's 7x7 and
+//! 14x14 outputs), a block of channels at a time: the planes of one vector's worth of channels
+//! are interleaved into one zero-padded buffer (`[row][column][lane]`, a lane per channel), every
 //! output is then `K * K` full-vector multiply-adds with the taps in registers (no partial
 //! vectors, no per-plane row set-up: the per-plane path spends most of a 7x7 plane on those),
-//! and the results are scattered back to the channels' planes. Each lane is computed on its
+//! and the results are scattered back to the channels' planes. Both layout changes move a
+//! vector's worth of pixels of every channel at a time, transposed in registers. Each lane is computed on its
 //! own in the same order, so results do not depend on how channels are grouped or split.
 
 use super::rows::Lanes;
@@ -11,10 +12,14 @@ use crate::arch::ActKernel;
 use crate::conv::Conv2dShape;
 use crate::Activation;
 
-/// Widest output rows this path takes. Measured (benches/conv.rs, AVX-512): 7x7 outputs run
-/// ~1.3-1.5x faster than in the row path, 14x14 ones ~2x slower: the scalar interleave and
-/// scatter of the planes cost more than the row path's set-up once a row nearly fills a vector.
-const MAX_OUT_W: usize = 7;
+/// Widest output rows this path takes. Measured (benches/conv.rs, AVX-512, 1 thread, load
+/// average 12-14), GFLOP/s of this path vs the row path: 384 and 576 ch 14x14 s1 20-24 vs
+/// 14-15, 192 ch 28->14 s2 8.9 vs 5.7-6.4; 28x28 s1 ties (22-23 both); 56x56 and 112x112
+/// outputs run 0.5-0.8x as fast as in the row path (the block no longer stays in L1/L2).
+/// With the scalar layout changes it had before, 14x14 outputs ran 2x slower than the row
+/// path; 7x7 ones (960 ch s1, 576 ch 14->7 s2) went from 7.5 / 3.5 to 14-15 / 8.5-9 with the
+/// register transposes.
+const MAX_OUT_W: usize = 14;
 
 /// The widest vector any instantiation uses (AVX-512).
 pub(crate) const MAX_LANES: usize = 16;
@@ -130,7 +135,7 @@ unsafe fn block<L: Lanes>(
 ) {
     let g = p.geometry;
     let lanes = L::N;
-    let (ip, op, kk) = (g.in_h * g.in_w, g.out_h * g.out_w, g.kernel * g.kernel);
+    let (op, kk) = (g.out_h * g.out_w, g.kernel * g.kernel);
     let (padded, rest) = buf.split_at_mut(g.ph * g.pw * lanes);
     let (outs, rest) = rest.split_at_mut(op * lanes);
     let taps = &mut rest[..(kk + 1) * lanes];
@@ -141,14 +146,8 @@ unsafe fn block<L: Lanes>(
             zero.store(v.as_mut_ptr());
         }
     }
-    for (c, src) in x.chunks_exact(ip).take(n).enumerate() {
-        for (iy, row) in src.chunks_exact(g.in_w).enumerate() {
-            let base = ((iy + g.pad_top) * g.pw + g.pad_left) * lanes + c;
-            for (ix, &v) in row.iter().enumerate() {
-                padded[base + ix * lanes] = v;
-            }
-        }
-    }
+    // SAFETY: `x` holds `n` planes, `padded` the padded block (its size above).
+    unsafe { interleave::<L>(g, x, n, padded) };
     taps.fill(0.0);
     for c in 0..n {
         let ch = (first + c) % p.channels.max(1);
@@ -167,13 +166,81 @@ unsafe fn block<L: Lanes>(
             _ => unreachable!("`Blocked::new` admits 3x3 and 5x5 at stride 1 and 2"),
         }
     }
-    // Output-major with the lanes inner: contiguous reads, one store per lane (reading a lane
-    // across outputs instead compiles to gathers, slower than the whole convolution).
-    let dst = out.as_mut_ptr();
-    for (i, v) in outs.chunks_exact(lanes).enumerate() {
-        for (c, &v) in v[..n].iter().enumerate() {
-            // SAFETY: c < n planes of `op` floats each, i < op.
-            unsafe { *dst.add(c * op + i) = v };
+    // SAFETY: `outs` holds `op` vectors, `out` `n` planes of `op` floats.
+    unsafe { scatter::<L>(outs, n, op, out) };
+}
+
+/// Copies `n <= L::N` planes of `x` into the interior of the zero-padded `[row][column][lane]`
+/// buffer: `L::N` columns of one row of every plane at a time, transposed in registers so
+/// each store writes one pixel's lanes (absent planes' lanes stay zero).
+///
+/// Safety: the CPU has `L`'s features; `x` holds `n` planes of `in_h * in_w` floats and
+/// `padded` `ph * pw` vectors.
+#[inline(always)]
+unsafe fn interleave<L: Lanes>(g: &Blocked, x: &[f32], n: usize, padded: &mut [f32]) {
+    let lanes = L::N;
+    let ip = g.in_h * g.in_w;
+    assert!(x.len() >= n * ip && padded.len() >= g.ph * g.pw * lanes && n <= lanes);
+    let (xp, pp) = (x.as_ptr(), padded.as_mut_ptr());
+    // SAFETY (all): loads read row `iy` of plane `c < n` at columns `ix..ix + m`, `m` within
+    // the row; stores write pixels `ix + k < in_w` of padded row `iy + pad_top`.
+    unsafe {
+        let mut v = [L::splat(0.0); MAX_LANES];
+        for iy in 0..g.in_h {
+            let dst = pp.add(((iy + g.pad_top) * g.pw + g.pad_left) * lanes);
+            let mut ix = 0;
+            while ix < g.in_w {
+                let m = (g.in_w - ix).min(lanes);
+                for (c, v) in v[..lanes].iter_mut().enumerate() {
+                    let src = xp.add(c * ip + iy * g.in_w + ix);
+                    *v = match (c < n, m == lanes) {
+                        (false, _) => L::splat(0.0),
+                        (true, true) => L::load(src),
+                        (true, false) => L::load_partial(src, m),
+                    };
+                }
+                L::transpose(&mut v[..lanes]);
+                for (k, v) in v[..m].iter().enumerate() {
+                    v.store(dst.add((ix + k) * lanes));
+                }
+                ix += m;
+            }
+        }
+    }
+}
+
+/// Writes the `op` output vectors of `outs` (`[pixel][lane]`) back to `n` planes of `out`,
+/// `L::N` pixels at a time transposed in registers (one contiguous store per plane).
+///
+/// Safety: the CPU has `L`'s features.
+#[inline(always)]
+unsafe fn scatter<L: Lanes>(outs: &[f32], n: usize, op: usize, out: &mut [f32]) {
+    let lanes = L::N;
+    assert!(outs.len() >= op * lanes && out.len() >= n * op && n <= lanes);
+    let (src, dst) = (outs.as_ptr(), out.as_mut_ptr());
+    // SAFETY (all): loads read vectors `i + k < op`; stores write plane `c < n` at outputs
+    // `i..i + m`, `i + m <= op`.
+    unsafe {
+        let mut v = [L::splat(0.0); MAX_LANES];
+        let mut i = 0;
+        while i < op {
+            let m = (op - i).min(lanes);
+            for (k, v) in v[..lanes].iter_mut().enumerate() {
+                *v = if k < m {
+                    L::load(src.add((i + k) * lanes))
+                } else {
+                    L::splat(0.0)
+                };
+            }
+            L::transpose(&mut v[..lanes]);
+            for (c, v) in v[..n].iter().enumerate() {
+                if m == lanes {
+                    v.store(dst.add(c * op + i));
+                } else {
+                    v.store_partial(dst.add(c * op + i), m);
+                }
+            }
+            i += m;
         }
     }
 }
@@ -266,6 +333,10 @@ mod tests {
             (2, 21, 9, 8, 5, 1, (2, 1, 2, 2)),
             (3, 5, 6, 5, 5, 2, (0, 2, 1, 0)),
             (1, 40, 16, 6, 3, 1, (1, 0, 0, 2)),
+            (1, 19, 13, 14, 3, 1, (1, 1, 1, 1)),
+            (2, 33, 28, 27, 3, 2, (1, 1, 1, 1)),
+            (1, 24, 11, 15, 5, 1, (2, 2, 2, 0)),
+            (1, 16, 27, 27, 5, 2, (2, 2, 2, 2)),
         ];
         for (i, &(n, c, h, w, k, stride, pads)) in cases.iter().enumerate() {
             let mut s = Conv2dShape::simple(n, c, h, w, c, k);

@@ -22,6 +22,10 @@ pub(crate) trait Lanes: Copy {
     /// `p[0..n]` in the first `n < N` lanes, zero in the others (reads only `p[0..n]`).
     unsafe fn load_partial(p: *const f32, n: usize) -> Self;
     unsafe fn store(self, p: *mut f32);
+    /// The first `n < N` lanes to `p[0..n]` (writes nothing else).
+    unsafe fn store_partial(self, p: *mut f32, n: usize);
+    /// Transposes the `N x N` matrix whose rows are `v[0..N]` (`v.len() == N`).
+    unsafe fn transpose(v: &mut [Self]);
     /// `self * w + acc`.
     unsafe fn mul_add(self, w: Self, acc: Self) -> Self;
     /// The even and the odd elements of the `2N` elements `a` then `b`.
@@ -60,6 +64,20 @@ impl<const FMA: bool> Lanes for Portable<FMA> {
     unsafe fn store(self, p: *mut f32) {
         // SAFETY: the caller guarantees 8 writable floats.
         unsafe { p.cast::<[f32; 8]>().write_unaligned(self.0) }
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut f32, n: usize) {
+        for (k, &v) in self.0.iter().enumerate().take(n) {
+            // SAFETY: the caller guarantees n writable floats.
+            unsafe { *p.add(k) = v };
+        }
+    }
+    #[inline(always)]
+    unsafe fn transpose(v: &mut [Self]) {
+        let m: [[f32; 8]; 8] = std::array::from_fn(|r| v[r].0);
+        for (r, v) in v.iter_mut().enumerate() {
+            v.0 = std::array::from_fn(|c| m[c][r]);
+        }
     }
     #[inline(always)]
     unsafe fn mul_add(self, w: Self, acc: Self) -> Self {

@@ -108,6 +108,17 @@ pub(crate) type DotTileKernel = unsafe fn(usize, *const i8, *const u8, *mut i32)
 pub(crate) type DotPackKernel =
     unsafe fn(*const u8, usize, usize, usize, usize, u8, *mut u8, usize);
 
+/// Packs one activation panel in the quads layout from row pointers `(base, offs, k, cols,
+/// flip, dst, nr)`: element `(p, j)` is the byte at `base + offs[p] + j` (each row a contiguous
+/// run: the implicit-GEMM convolution's taps), XORed with `flip`, into `k.div_ceil(4)` quads of
+/// `nr` columns, zero padded.
+///
+/// Safety: `offs` has `k` values, bytes `base + offs[p] .. base + offs[p] + cols` are readable
+/// for every `p < k`, `dst` has `k.div_ceil(4) * nr * 4` writable bytes, `cols <= nr`, and the
+/// CPU has the kernel's features.
+pub(crate) type DotPackRowsKernel =
+    unsafe fn(*const u8, *const usize, usize, usize, u8, *mut u8, usize);
+
 /// Matrix-vector product over one weight panel `(kq, a, x, out)`: `out[i] = sum_{q, t}
 /// a[q][i][t] * x[4 q + t]` for the panel's `mr` rows (wrapping i32).
 ///
@@ -131,6 +142,7 @@ pub(crate) struct DotKernels {
     /// The tile with its u8 store fused, where the table has one.
     pub tile_u8: Option<DotTileU8Kernel>,
     pub pack: DotPackKernel,
+    pub pack_rows: DotPackRowsKernel,
     pub gemv: DotGemvKernel,
 }
 

@@ -18,6 +18,7 @@ pub(crate) fn table() -> Int8Kernels {
             tile: tile_generic,
             tile_u8: None,
             pack: pack_generic,
+            pack_rows: pack_rows_generic,
             gemv: gemv_generic,
         }),
         ..generic::table()
@@ -42,6 +43,18 @@ unsafe fn pack_generic(
     nr: usize,
 ) {
     unsafe { pack(src, rs, cs, k, cols, flip, dst, nr) }
+}
+
+unsafe fn pack_rows_generic(
+    base: *const u8,
+    offs: *const usize,
+    k: usize,
+    cols: usize,
+    flip: u8,
+    dst: *mut u8,
+    nr: usize,
+) {
+    unsafe { pack_rows(base, offs, k, cols, flip, dst, nr) }
 }
 
 unsafe fn gemv_generic(kq: usize, a: *const i8, x: *const u8, out: *mut i32) {
@@ -118,6 +131,35 @@ pub(crate) unsafe fn pack(
         for j in 0..cols {
             // SAFETY: (p, j) is inside the view.
             quad[4 * j + p % 4] = unsafe { *src.add(p * rs + j * cs) } ^ flip;
+        }
+    }
+}
+
+/// Activation panel packing into quads from row pointers (see `DotPackRowsKernel`).
+#[inline(always)]
+pub(crate) unsafe fn pack_rows(
+    base: *const u8,
+    offs: *const usize,
+    k: usize,
+    cols: usize,
+    flip: u8,
+    dst: *mut u8,
+    nr: usize,
+) {
+    let kq = k.div_ceil(4);
+    // SAFETY: the caller guarantees `kq * nr * 4` writable bytes at dst and `k` offsets.
+    let (out, offs) = unsafe {
+        (
+            std::slice::from_raw_parts_mut(dst, kq * nr * 4),
+            std::slice::from_raw_parts(offs, k),
+        )
+    };
+    out.fill(0);
+    for (p, &off) in offs.iter().enumerate() {
+        let quad = &mut out[(p / 4) * nr * 4..(p / 4 + 1) * nr * 4];
+        for j in 0..cols {
+            // SAFETY: the row's first `cols` bytes are readable.
+            quad[4 * j + p % 4] = unsafe { *base.add(off + j) } ^ flip;
         }
     }
 }

@@ -44,6 +44,7 @@ pub(crate) fn plug(table: &mut Int8Kernels, wide: bool) -> bool {
             tile: tile_zmm,
             tile_u8: Some(tile_zmm_u8),
             pack: pack_zmm,
+            pack_rows: pack_rows_zmm,
             gemv,
         });
     } else {
@@ -53,6 +54,7 @@ pub(crate) fn plug(table: &mut Int8Kernels, wide: bool) -> bool {
             tile: tile_ymm,
             tile_u8: None,
             pack: pack_ymm,
+            pack_rows: pack_rows_ymm,
             gemv,
         });
     }
@@ -226,6 +228,66 @@ unsafe fn pack_ymm(
     nr: usize,
 ) {
     unsafe { pack_fast::<NR_YMM>(src, rs, cs, k, cols, flip, dst, nr) }
+}
+
+/// Full panels from row pointers go through [`quad16`]; partial ones through the portable
+/// packer.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn pack_rows_fast<const NR: usize>(
+    base: *const u8,
+    offs: *const usize,
+    k: usize,
+    cols: usize,
+    flip: u8,
+    dst: *mut u8,
+    nr: usize,
+) {
+    if cols != NR || nr != NR {
+        return unsafe { portable_dot::pack_rows(base, offs, k, cols, flip, dst, nr) };
+    }
+    unsafe {
+        let f = _mm_set1_epi8(flip as i8);
+        let row = |p: usize, h: usize| {
+            if p < k {
+                _mm_loadu_si128(base.add(*offs.add(p) + 16 * h) as *const __m128i)
+            } else {
+                f
+            }
+        };
+        for q in 0..k.div_ceil(4) {
+            for h in 0..NR / 16 {
+                let rows = std::array::from_fn(|t| row(4 * q + t, h));
+                quad16(rows, f, dst.add(q * 4 * NR + 64 * h));
+            }
+        }
+    }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn pack_rows_zmm(
+    base: *const u8,
+    offs: *const usize,
+    k: usize,
+    cols: usize,
+    flip: u8,
+    dst: *mut u8,
+    nr: usize,
+) {
+    unsafe { pack_rows_fast::<NR_ZMM>(base, offs, k, cols, flip, dst, nr) }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn pack_rows_ymm(
+    base: *const u8,
+    offs: *const usize,
+    k: usize,
+    cols: usize,
+    flip: u8,
+    dst: *mut u8,
+    nr: usize,
+) {
+    unsafe { pack_rows_fast::<NR_YMM>(base, offs, k, cols, flip, dst, nr) }
 }
 
 /// Matrix-vector product over one panel of 8 rows: one ymm `vpdpbusd` per quad (the panel's 8
