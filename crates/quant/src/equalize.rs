@@ -40,7 +40,7 @@ fn group_of(g: &edgeopt_ir::Graph, n: NodeId) -> i64 {
         .unwrap_or(1)
 }
 
-fn f32_init<'a>(g: &'a edgeopt_ir::Graph, n: NodeId, i: usize) -> Option<&'a Tensor> {
+fn f32_init(g: &edgeopt_ir::Graph, n: NodeId, i: usize) -> Option<&Tensor> {
     let v = g.node(n).inputs.get(i).copied().flatten()?;
     g.initializers
         .get(&v)
