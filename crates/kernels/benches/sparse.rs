@@ -148,11 +148,20 @@ fn main() {
         let mut cells = Vec::new();
         for s in SPARSITIES {
             let csr = CsrMatrix::from_dense(&prune(&w, s), m, k).unwrap();
+            let mut scratch = vec![0f32; csr.matmul_scratch_len(n)];
             let t = time(rounds, &mut || {
                 if gemm_layout {
                     csr.matmul_t(x, n, &mut y, Some(&bias), Activation::Relu)
                 } else {
-                    csr.matmul_with(imp, x, n, &mut y, Some(&bias), Activation::Relu)
+                    csr.matmul_with(
+                        imp,
+                        x,
+                        n,
+                        &mut y,
+                        Some(&bias),
+                        Activation::Relu,
+                        &mut scratch,
+                    )
                 }
                 .unwrap();
                 black_box(&y);

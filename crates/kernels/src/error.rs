@@ -117,6 +117,16 @@ pub enum KernelError {
         /// What is wrong.
         reason: String,
     },
+    /// A caller-provided workspace shorter than the kernel needs.
+    #[error("{kernel}: scratch has {len} values, expected at least {needed}")]
+    ScratchTooShort {
+        /// The kernel and its shape.
+        kernel: String,
+        /// Floats the kernel needs.
+        needed: usize,
+        /// Floats given.
+        len: usize,
+    },
 }
 
 /// The crate's result type.

@@ -141,8 +141,60 @@ fn conv_net() -> edgeopt_ir::Model {
     b.build()
 }
 
+/// `t` with every value but one in ten set to zero (90% sparse).
+fn pruned(shape: &[usize], seed: u64) -> edgeopt_tensor::Tensor {
+    let t = random_tensor(shape, seed);
+    let v: Vec<f32> = t
+        .as_slice::<f32>()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, x)| if i % 10 == 3 { *x } else { 0.0 })
+        .collect();
+    edgeopt_tensor::Tensor::from_vec(shape.to_vec(), v).unwrap()
+}
+
+/// A pruned net on the sparse kernels: a 1x1 convolution over 20 pixels (a partial vector:
+/// the input goes through the aligned panel) and a batch-4 Gemm (the transposed layout).
+fn sparse_net() -> edgeopt_ir::Model {
+    let mut b = ModelBuilder::new(13);
+    b.input("x", &[1, 32, 4, 5])
+        .init("pw", pruned(&[64, 32, 1, 1], 3))
+        .init("fc", pruned(&[48, 320], 4))
+        .node("Conv", &["x", "pw"], &["c"], vec![])
+        .node("Relu", &["c"], &["r"], vec![])
+        .node("Reshape", &["r", "shape"], &["f"], vec![])
+        .init(
+            "shape",
+            edgeopt_tensor::Tensor::from_vec(vec![2], vec![4i64, 320]).unwrap(),
+        )
+        .node(
+            "Gemm",
+            &["f", "fc"],
+            &["y"],
+            vec![("transB", Attribute::Int(1))],
+        )
+        .output("y");
+    b.build()
+}
+
 #[test]
 fn runs_allocate_nothing_after_warm_up() {
+    let opts = SessionOptions {
+        threads: 1,
+        ..SessionOptions::default()
+    };
+    let s = Session::new(sparse_net(), opts).unwrap();
+    let kernels = format!("{:?}", s.node_kernels());
+    assert!(
+        kernels.contains("sparse.conv1x1") && kernels.contains("sparse.gemm"),
+        "{kernels}"
+    );
+    assert_eq!(
+        allocs_per_run(sparse_net(), &[1, 32, 4, 5]),
+        0,
+        "sparse net"
+    );
     assert_eq!(allocs_per_run(mlp(), &[1, 784]), 0, "MLP");
     assert_eq!(
         allocs_per_run(depthwise_net(), &[1, 8, 16, 16]),

@@ -46,6 +46,24 @@ impl SparseImpl {
         }
     }
 
+    /// Whether this CPU can run the implementation (allocation-free, unlike
+    /// [`SparseImpl::available`]).
+    pub fn is_supported(self) -> bool {
+        match self {
+            SparseImpl::Generic => true,
+            #[cfg(target_arch = "x86_64")]
+            SparseImpl::Avx2Fma => {
+                is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            SparseImpl::Avx512 => {
+                SparseImpl::Avx2Fma.is_supported() && is_x86_feature_detected!("avx512f")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
     /// Every implementation usable on this CPU, generic first (for tests and benchmarks).
     pub fn available() -> Vec<SparseImpl> {
         #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
@@ -76,7 +94,8 @@ fn check_bias(bias: Option<&[f32]>, rows: usize, cols: usize, per: &'static str)
 
 impl CsrMatrix {
     /// `y = act(self * x + bias)` with `x` a row-major `K x n` matrix, `y` a row-major `M x n`
-    /// one, `bias` one value per row of `y`, on the native implementation.
+    /// one, `bias` one value per row of `y`, on the native implementation. Allocates its
+    /// workspace; [`CsrMatrix::matmul_with`] takes one instead.
     pub fn matmul(
         &self,
         x: &[f32],
@@ -85,10 +104,20 @@ impl CsrMatrix {
         bias: Option<&[f32]>,
         act: Activation,
     ) -> Result<()> {
-        self.matmul_with(SparseImpl::native(), x, n, y, bias, act)
+        let mut scratch = vec![0f32; self.matmul_scratch_len(n)];
+        self.matmul_with(SparseImpl::native(), x, n, y, bias, act, &mut scratch)
     }
 
-    /// [`CsrMatrix::matmul`] on a chosen implementation.
+    /// Floats of scratch [`CsrMatrix::matmul_with`] needs for an X of `n` columns, on any
+    /// implementation.
+    pub fn matmul_scratch_len(&self, n: usize) -> usize {
+        spmm::scratch_len(self.cols(), n)
+    }
+
+    /// [`CsrMatrix::matmul`] on a chosen implementation, with a caller-provided workspace of
+    /// at least [`CsrMatrix::matmul_scratch_len`] floats (contents unspecified): allocates
+    /// nothing.
+    #[allow(clippy::too_many_arguments)]
     pub fn matmul_with(
         &self,
         imp: SparseImpl,
@@ -97,6 +126,7 @@ impl CsrMatrix {
         y: &mut [f32],
         bias: Option<&[f32]>,
         act: Activation,
+        scratch: &mut [f32],
     ) -> Result<()> {
         let (m, k) = (self.rows(), self.cols());
         let fits = |len: usize, rows: usize| rows.checked_mul(n) == Some(len);
@@ -108,16 +138,34 @@ impl CsrMatrix {
             });
         }
         check_bias(bias, m, n, "row")?;
+        self.check_scratch(scratch, self.matmul_scratch_len(n), n)?;
         act.validate()?;
         let clamp = fused_clamp(act);
-        self.spmm(imp, x, n, y, bias, clamp);
+        self.spmm(imp, x, n, y, bias, clamp, scratch);
         if clamp.is_none() && act != Activation::None {
             kernels().activate(y, act)?;
         }
         Ok(())
     }
 
-    /// `y = clamp(self * x + bias)` on `imp` (extents checked by the caller).
+    fn check_scratch(&self, scratch: &[f32], needed: usize, n: usize) -> Result<()> {
+        if scratch.len() < needed {
+            return Err(KernelError::ScratchTooShort {
+                kernel: format!(
+                    "sparse {}x{} x {}x{n}",
+                    self.rows(),
+                    self.cols(),
+                    self.cols()
+                ),
+                needed,
+                len: scratch.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `y = clamp(self * x + bias)` on `imp` (extents and scratch checked by the caller).
+    #[allow(clippy::too_many_arguments)]
     fn spmm(
         &self,
         imp: SparseImpl,
@@ -126,26 +174,28 @@ impl CsrMatrix {
         y: &mut [f32],
         bias: Option<&[f32]>,
         clamp: Option<(f32, f32)>,
+        scratch: &mut [f32],
     ) {
         match imp {
             #[cfg(target_arch = "x86_64")]
-            SparseImpl::Avx512 if n >= 32 && SparseImpl::available().contains(&imp) => {
+            SparseImpl::Avx512 if n >= 32 && imp.is_supported() => {
                 // SAFETY: the CPU has AVX-512F, AVX2 and FMA.
-                unsafe { spmm::spmm::<x86_64_avx512::Avx512>(self, x, n, y, bias, clamp) }
+                unsafe { spmm::spmm::<x86_64_avx512::Avx512>(self, x, n, y, bias, clamp, scratch) }
             }
             #[cfg(target_arch = "x86_64")]
-            SparseImpl::Avx2Fma | SparseImpl::Avx512 if SparseImpl::available().contains(&imp) => {
+            SparseImpl::Avx2Fma | SparseImpl::Avx512 if imp.is_supported() => {
                 // SAFETY: the CPU has AVX2 and FMA.
-                unsafe { spmm::spmm::<x86_64_fma::Avx2>(self, x, n, y, bias, clamp) }
+                unsafe { spmm::spmm::<x86_64_fma::Avx2>(self, x, n, y, bias, clamp, scratch) }
             }
             // SAFETY: the portable pass needs no CPU feature.
-            _ => unsafe { spmm::spmm::<generic::Generic>(self, x, n, y, bias, clamp) },
+            _ => unsafe { spmm::spmm::<generic::Generic>(self, x, n, y, bias, clamp, scratch) },
         }
     }
 
     /// `y = act(x * self^T + bias)` with `x` a row-major `batch x K` matrix, `y` a row-major
     /// `batch x M` one and `bias` one value per column of `y` (an ONNX Gemm with transB = 1),
-    /// on the native implementation.
+    /// on the native implementation. Allocates its workspace; [`CsrMatrix::matmul_t_with`]
+    /// takes one instead.
     pub fn matmul_t(
         &self,
         x: &[f32],
@@ -154,10 +204,25 @@ impl CsrMatrix {
         bias: Option<&[f32]>,
         act: Activation,
     ) -> Result<()> {
-        self.matmul_t_with(SparseImpl::native(), x, batch, y, bias, act)
+        let mut scratch = vec![0f32; self.matmul_t_scratch_len(batch)];
+        self.matmul_t_with(SparseImpl::native(), x, batch, y, bias, act, &mut scratch)
     }
 
-    /// [`CsrMatrix::matmul_t`] on a chosen implementation.
+    /// Floats of scratch [`CsrMatrix::matmul_t_with`] needs for `batch` rows of X, on any
+    /// implementation: none for one row, else `X^T` and `Y^T` (batch rounded up to 8) and the
+    /// product's own panel.
+    pub fn matmul_t_scratch_len(&self, batch: usize) -> usize {
+        if batch < 2 {
+            return 0;
+        }
+        let nb = batch.next_multiple_of(8);
+        self.cols() * nb + spmm::ALIGN_PAD + self.rows() * nb + spmm::scratch_len(self.cols(), nb)
+    }
+
+    /// [`CsrMatrix::matmul_t`] on a chosen implementation, with a caller-provided workspace of
+    /// at least [`CsrMatrix::matmul_t_scratch_len`] floats (contents unspecified): allocates
+    /// nothing.
+    #[allow(clippy::too_many_arguments)]
     pub fn matmul_t_with(
         &self,
         imp: SparseImpl,
@@ -166,6 +231,7 @@ impl CsrMatrix {
         y: &mut [f32],
         bias: Option<&[f32]>,
         act: Activation,
+        scratch: &mut [f32],
     ) -> Result<()> {
         let (m, k) = (self.rows(), self.cols());
         let fits = |len: usize, cols: usize| batch.checked_mul(cols) == Some(len);
@@ -177,10 +243,11 @@ impl CsrMatrix {
             });
         }
         check_bias(bias, batch, m, "column")?;
+        self.check_scratch(scratch, self.matmul_t_scratch_len(batch), batch)?;
         act.validate()?;
         let clamp = fused_clamp(act);
         if batch >= 2 {
-            self.matmul_t_batched(imp, x, batch, y, bias, clamp);
+            self.matmul_t_batched(imp, x, batch, y, bias, clamp, scratch);
         } else {
             // One sparse dot per output. An AVX2 version gathering 8 inputs at a time measured
             // 1.6x slower than this scalar loop on the Xeon here (gathers are slow), so every
@@ -189,9 +256,7 @@ impl CsrMatrix {
                 let (xb, yb) = (&x[b * k..][..k], &mut y[b * m..][..m]);
                 match imp {
                     #[cfg(target_arch = "x86_64")]
-                    SparseImpl::Avx2Fma | SparseImpl::Avx512
-                        if SparseImpl::available().contains(&imp) =>
-                    {
+                    SparseImpl::Avx2Fma | SparseImpl::Avx512 if imp.is_supported() => {
                         // SAFETY: the CPU has AVX2 and FMA; xb holds K values.
                         unsafe { x86_64_fma::dots(self, xb, yb, bias) }
                     }
@@ -209,7 +274,8 @@ impl CsrMatrix {
     /// `y = x * self^T + bias` for `batch >= 2` rows through the column layout: `X^T`
     /// (`K x B`, B = batch rounded up to 8 with zero columns) times the CSR matrix gives `Y^T`,
     /// so each nonzero costs one broadcast and `B / 8` vector FMAs instead of `batch` scalar
-    /// gathers.
+    /// gathers. `X^T`, `Y^T` and the product's panel live in `scratch`.
+    #[allow(clippy::too_many_arguments)]
     fn matmul_t_batched(
         &self,
         imp: SparseImpl,
@@ -218,18 +284,20 @@ impl CsrMatrix {
         y: &mut [f32],
         bias: Option<&[f32]>,
         clamp: Option<(f32, f32)>,
+        scratch: &mut [f32],
     ) {
         let (m, k) = (self.rows(), self.cols());
         let nb = batch.next_multiple_of(8);
-        let mut xt = spmm::AlignedBuf::zeros(k * nb);
-        let xs = xt.as_mut_slice();
-        for (b, row) in x.chunks_exact(k.max(1)).take(batch).enumerate() {
-            for (p, v) in row.iter().enumerate() {
-                xs[p * nb + b] = *v;
+        let (xt, rest) = scratch.split_at_mut(k * nb + spmm::ALIGN_PAD);
+        let (yt, panel) = rest.split_at_mut(m * nb);
+        let xs = spmm::aligned(xt, k * nb);
+        for (p, col) in xs.chunks_exact_mut(nb).enumerate() {
+            for (b, v) in col[..batch].iter_mut().enumerate() {
+                *v = x[b * k + p];
             }
+            col[batch..].fill(0.0);
         }
-        let mut yt = vec![0f32; m * nb];
-        self.spmm(imp, xt.as_slice(), nb, &mut yt, bias, clamp);
+        self.spmm(imp, xs, nb, yt, bias, clamp, panel);
         for (r, row) in yt.chunks_exact(nb).enumerate() {
             for (b, v) in row[..batch].iter().enumerate() {
                 y[b * m + r] = *v;

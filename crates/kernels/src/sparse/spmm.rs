@@ -58,11 +58,33 @@ pub(super) trait PassKernel {
     unsafe fn run(p: &Pass);
 }
 
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Line([f32; 16]);
+/// Floats one vector of the widest implementation holds: an aligned panel starts at most
+/// `ALIGN_PAD` floats into a scratch slice.
+pub(super) const ALIGN_PAD: usize = 15;
 
-/// `y = clamp(w * x + bias)` (`x` `K x n`, `y` `M x n`, extents checked by the caller).
+/// Columns of X one pass reads at most, over every implementation (AVX2 and AVX-512: 8 vectors
+/// of 8 or 16 lanes; portable: 4 of 8).
+const MAX_BLOCK_COLS: usize = 128;
+
+/// Floats of scratch [`spmm`] needs for a `K x n` X on any implementation: the zero-padded
+/// panel one block of columns is copied into (the widest block, all K rows) plus the floats
+/// that align it to 64 bytes.
+pub(super) fn scratch_len(k: usize, n: usize) -> usize {
+    k * MAX_BLOCK_COLS.min(n.next_multiple_of(16)) + ALIGN_PAD
+}
+
+/// The first `len` floats of `scratch` from its first 64-byte boundary (whole cache lines:
+/// no vector load splits one); `scratch` holds at least `len + ALIGN_PAD` floats.
+pub(super) fn aligned(scratch: &mut [f32], len: usize) -> &mut [f32] {
+    if len == 0 {
+        return &mut [];
+    }
+    let skip = scratch.as_ptr().align_offset(64).min(ALIGN_PAD);
+    &mut scratch[skip..][..len]
+}
+
+/// `y = clamp(w * x + bias)` (`x` `K x n`, `y` `M x n`, extents checked by the caller), the
+/// panel in `scratch` (at least [`scratch_len`] floats, contents unspecified).
 ///
 /// Safety: `P`'s CPU features are present.
 pub(super) unsafe fn spmm<P: PassKernel>(
@@ -72,6 +94,7 @@ pub(super) unsafe fn spmm<P: PassKernel>(
     y: &mut [f32],
     bias: Option<&[f32]>,
     clamp: Option<(f32, f32)>,
+    scratch: &mut [f32],
 ) {
     let (m, k) = (w.rows(), w.cols());
     if m == 0 || n == 0 {
@@ -85,9 +108,10 @@ pub(super) unsafe fn spmm<P: PassKernel>(
     // channel 20% faster through the panel, 7x7 with 8-16 of them 15-40% slower.
     let reuse = w.nnz() / k.max(1);
     let direct = n.is_multiple_of(lanes) || (P::MASKED_LOADS && reuse < PACK_REUSE);
-    let group = (PANEL_BYTES / (KBLOCK * block_cols.min(n.next_multiple_of(lanes)) * 4)).max(1);
+    let widest = block_cols.min(n.next_multiple_of(lanes));
+    let group = (PANEL_BYTES / (KBLOCK * widest * 4)).max(1);
     let blocks = w.blocks();
-    let mut panel = AlignedBuf::zeros(if direct { 0 } else { k * block_cols });
+    let panel = aligned(scratch, if direct { 0 } else { k * widest });
     let mut j0 = 0;
     while j0 < n {
         let width = block_cols.min(n - j0);
@@ -95,12 +119,12 @@ pub(super) unsafe fn spmm<P: PassKernel>(
         let (src, pitch) = if direct {
             (x[j0..].as_ptr(), n)
         } else {
-            let p = &mut panel.as_mut_slice()[..k * padded];
+            let p = &mut panel[..k * padded];
             for (c, row) in p.chunks_exact_mut(padded).enumerate() {
                 row[..width].copy_from_slice(&x[c * n + j0..][..width]);
                 row[width..].fill(0.0);
             }
-            (panel.as_slice().as_ptr(), padded)
+            (p.as_ptr(), padded)
         };
         let mut b0 = 0;
         loop {
@@ -139,30 +163,5 @@ pub(super) const fn sets(vecs: usize) -> usize {
         2 => 4,
         3 | 4 => 2,
         _ => 1,
-    }
-}
-
-/// Zeroed f32 storage aligned to 64 bytes (whole cache lines: no vector load splits one).
-pub(super) struct AlignedBuf {
-    lines: Vec<Line>,
-    len: usize,
-}
-
-impl AlignedBuf {
-    pub fn zeros(len: usize) -> AlignedBuf {
-        AlignedBuf {
-            lines: vec![Line([0.0; 16]); len.div_ceil(16)],
-            len,
-        }
-    }
-
-    pub fn as_slice(&self) -> &[f32] {
-        // SAFETY: the lines hold at least `len` initialized f32s; Line is plain f32s.
-        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast::<f32>(), self.len) }
-    }
-
-    pub fn as_mut_slice(&mut self) -> &mut [f32] {
-        // SAFETY: as above, borrowed mutably.
-        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast::<f32>(), self.len) }
     }
 }

@@ -53,6 +53,13 @@ fn close(got: &[f32], want: &[f64], k: usize) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A NaN-filled workspace of exactly `len` floats starting `offset % 16` floats into its
+/// allocation (so the kernels must zero what they read and align the panel themselves).
+fn nan_scratch(len: usize, offset: u64) -> (Vec<f32>, usize) {
+    let off = (offset % 16) as usize;
+    (vec![f32::NAN; len + off], off)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -76,7 +83,8 @@ proptest! {
         let want: Vec<f64> = naive(&w, &x, m, k, n, bias).iter().map(|v| v.max(lo).min(hi)).collect();
         for imp in SparseImpl::available() {
             let mut y = vec![f32::NAN; m * n];
-            csr.matmul_with(imp, &x, n, &mut y, bias, act).unwrap();
+            let (mut s, off) = nan_scratch(csr.matmul_scratch_len(n), seed);
+            csr.matmul_with(imp, &x, n, &mut y, bias, act, &mut s[off..]).unwrap();
             close(&y, &want, k)?;
         }
     }
@@ -95,7 +103,8 @@ proptest! {
         let want = naive(&w, x, m, k, n, None);
         for imp in SparseImpl::available() {
             let mut y = vec![f32::NAN; m * n];
-            csr.matmul_with(imp, x, n, &mut y, None, Activation::None).unwrap();
+            let (mut s, off) = nan_scratch(csr.matmul_scratch_len(n), seed);
+            csr.matmul_with(imp, x, n, &mut y, None, Activation::None, &mut s[off..]).unwrap();
             close(&y, &want, k)?;
         }
     }
@@ -110,7 +119,9 @@ proptest! {
         let mut ys = Vec::new();
         for imp in SparseImpl::available() {
             let mut y = vec![f32::NAN; batch * m];
-            csr.matmul_t_with(imp, &x, batch, &mut y, Some(&bias), Activation::Relu).unwrap();
+            let (mut s, off) = nan_scratch(csr.matmul_t_scratch_len(batch), seed);
+            csr.matmul_t_with(imp, &x, batch, &mut y, Some(&bias), Activation::Relu, &mut s[off..])
+                .unwrap();
             ys.push(y);
         }
         // y^T = W x^T: the naive product on the transposed input.
@@ -143,7 +154,8 @@ fn fused_activation_and_shape_errors() {
             min: -5.0,
             max: 5.0,
         };
-        csr.matmul_with(imp, &x, 9, &mut y, Some(&[0.5, -0.5]), clip)
+        let mut s = vec![f32::NAN; csr.matmul_scratch_len(9)];
+        csr.matmul_with(imp, &x, 9, &mut y, Some(&[0.5, -0.5]), clip, &mut s)
             .unwrap();
         for j in 0..9 {
             let want = (x[j] - 2.0 * x[18 + j] + 0.5).clamp(-5.0, 5.0);
@@ -160,5 +172,31 @@ fn fused_activation_and_shape_errors() {
         .matmul(&x, 9, &mut y, Some(&[1.0]), Activation::None)
         .unwrap_err();
     assert!(err.to_string().contains("bias"), "{err}");
+    let short = csr.matmul_scratch_len(9) - 1;
+    let err = csr
+        .matmul_with(
+            SparseImpl::Generic,
+            &x,
+            9,
+            &mut y,
+            None,
+            Activation::None,
+            &mut vec![0.0; short],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("scratch"), "{err}");
+    let mut yt = vec![0f32; 4 * 2];
+    let err = csr
+        .matmul_t_with(
+            SparseImpl::Generic,
+            &x[..12],
+            4,
+            &mut yt,
+            None,
+            Activation::None,
+            &mut [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("scratch"), "{err}");
     assert!(CsrMatrix::from_dense(&w, 4, 3).is_err());
 }

@@ -8,7 +8,7 @@ use super::act::PostActivation;
 use super::LowerCtx;
 use crate::{Io, Kernel, Result};
 use edgeopt_ir::ops::linalg::gemm::Gemm;
-use edgeopt_kernels::sparse::CsrMatrix;
+use edgeopt_kernels::sparse::{CsrMatrix, SparseImpl};
 use edgeopt_passes::ops::fused_matmul::FusedGemm;
 
 /// Fraction of zero weights from which the sparse kernel is used.
@@ -26,12 +26,19 @@ impl Kernel for SparseGemm {
         "sparse.gemm"
     }
 
+    fn scratch_len(&self) -> usize {
+        self.w.matmul_t_scratch_len(self.m)
+    }
+
     fn run(&mut self, io: &mut Io) -> Result<()> {
         let a = io.input(0);
-        let y = io.output(0);
+        let (y, scratch) = io.output_and_scratch();
         let n = self.w.rows();
+        let bias = self.bias.as_deref();
+        let act = self.act.fused;
+        let imp = SparseImpl::native();
         self.w
-            .matmul_t(a, self.m, y, self.bias.as_deref(), self.act.fused)?;
+            .matmul_t_with(imp, a, self.m, y, bias, act, scratch)?;
         self.act.apply_post(y, 1, n);
         Ok(())
     }

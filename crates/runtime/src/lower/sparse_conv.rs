@@ -11,7 +11,7 @@ use super::act::PostActivation;
 use super::LowerCtx;
 use crate::{Io, Kernel, Result};
 use edgeopt_ir::ops::nn::conv::Conv;
-use edgeopt_kernels::sparse::CsrMatrix;
+use edgeopt_kernels::sparse::{CsrMatrix, SparseImpl};
 use edgeopt_passes::ops::fused_conv::FusedConv;
 
 /// Fraction of zero weights from which the sparse kernel is used.
@@ -33,19 +33,21 @@ impl Kernel for SparseConv1x1 {
         "sparse.conv1x1"
     }
 
+    fn scratch_len(&self) -> usize {
+        self.w.matmul_scratch_len(self.pixels)
+    }
+
     fn run(&mut self, io: &mut Io) -> Result<()> {
         let x = io.input(0);
-        let y = io.output(0);
+        let (y, scratch) = io.output_and_scratch();
         let (cin, cout, p) = (self.w.cols(), self.w.rows(), self.pixels);
+        let imp = SparseImpl::native();
         for b in 0..self.batch {
             let yb = &mut y[b * cout * p..][..cout * p];
-            self.w.matmul(
-                &x[b * cin * p..][..cin * p],
-                p,
-                yb,
-                self.bias.as_deref(),
-                self.act.fused,
-            )?;
+            let xb = &x[b * cin * p..][..cin * p];
+            let bias = self.bias.as_deref();
+            self.w
+                .matmul_with(imp, xb, p, yb, bias, self.act.fused, scratch)?;
             self.act.apply_post(yb, p, cout);
         }
         Ok(())
