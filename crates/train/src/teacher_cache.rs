@@ -7,10 +7,10 @@
 //! same teacher and data (other seeds, resumed runs); a file whose fingerprint does not match is
 //! recomputed.
 
-use crate::trainer::{batch_free, session_run};
+use crate::trainer::run_in_order;
 use anyhow::{anyhow, bail, Context, Result};
-use edgeopt_data::{DataLoader, Dataset, LoaderConfig};
-use edgeopt_ir::{Model, Value};
+use edgeopt_data::Dataset;
+use edgeopt_ir::Model;
 use edgeopt_tensor::shape::checked_numel;
 use edgeopt_tensor::Tensor;
 use std::path::Path;
@@ -73,26 +73,9 @@ impl TeacherCache {
         batch: usize,
         threads: usize,
     ) -> Result<Self> {
-        let loader = DataLoader::new(
-            data,
-            LoaderConfig {
-                batch_size: batch.max(1),
-                shuffle: false,
-                ..LoaderConfig::default()
-            },
-        )?;
-        let mut session = None;
         let mut logits = Vec::new();
         let mut classes = 0;
-        for b in loader.epoch(0) {
-            let b = b?;
-            let out = session_run(
-                &mut session,
-                || batch_free(teacher),
-                threads,
-                &[Value::Tensor(b.features)],
-            )
-            .context("running the teacher")?;
+        run_in_order(teacher, data, batch, threads, |b, out| {
             let z = out[0]
                 .as_tensor()
                 .ok_or_else(|| anyhow!("the teacher's output is not a tensor"))?;
@@ -105,7 +88,9 @@ impl TeacherCache {
             }
             classes = z.shape()[1];
             logits.extend_from_slice(z.as_slice::<f32>()?);
-        }
+            Ok(())
+        })
+        .context("running the teacher")?;
         Ok(TeacherCache {
             fingerprint: fingerprint(teacher, data)?,
             samples: data.len(),

@@ -143,6 +143,37 @@ pub(crate) fn session_run(
     Ok(s.run_values(feeds)?)
 }
 
+/// Runs an inference `model` (batch dim freed) over `data` in order, in batches of `batch`,
+/// handing each batch and the model's outputs to `f`.
+pub(crate) fn run_in_order(
+    model: &Model,
+    data: &dyn Dataset,
+    batch: usize,
+    threads: usize,
+    mut f: impl FnMut(&edgeopt_data::Batch, Vec<Value>) -> Result<()>,
+) -> Result<()> {
+    let loader = DataLoader::new(
+        data,
+        LoaderConfig {
+            batch_size: batch.max(1),
+            shuffle: false,
+            ..LoaderConfig::default()
+        },
+    )?;
+    let mut session = None;
+    for b in loader.epoch(0) {
+        let b = b?;
+        let out = session_run(
+            &mut session,
+            || batch_free(model),
+            threads,
+            &[Value::Tensor(b.features.clone())],
+        )?;
+        f(&b, out)?;
+    }
+    Ok(())
+}
+
 /// Runs a model once on the runtime the trainer uses (a fresh session; for repeated runs
 /// keep a [`Session`] built with [`session_options`]).
 pub fn execute(model: &Model, feeds: Vec<Value>) -> Result<Vec<Value>> {
@@ -569,29 +600,14 @@ impl TrainingGraph {
 /// Cross-entropy loss and accuracy of an inference `model` (first output: logits) on `data`.
 pub fn evaluate(model: &Model, data: &dyn Dataset, batch: usize) -> Result<(f64, f64)> {
     let (mut loss, mut right) = (0f64, 0usize);
-    let loader = DataLoader::new(
-        data,
-        LoaderConfig {
-            batch_size: batch.max(1),
-            shuffle: false,
-            ..LoaderConfig::default()
-        },
-    )?;
-    let mut session = None;
     let threads = crate::ops::util::threads();
-    for b in loader.epoch(0) {
-        let b = b?;
-        let z = session_run(
-            &mut session,
-            || batch_free(model),
-            threads,
-            &[Value::Tensor(b.features)],
-        )?;
-        let z = tensor_of(&z[0], "model output")?;
+    run_in_order(model, data, batch, threads, |b, out| {
+        let z = tensor_of(&out[0], "model output")?;
         right += correct(&z, &b.labels)?;
         let ce = crate::ops::loss::cross_entropy(&z, &b.labels)?;
         loss += ce * b.indices.len() as f64;
-    }
+        Ok(())
+    })?;
     let n = data.len().max(1) as f64;
     Ok((loss / n, right as f64 / n))
 }
